@@ -1,0 +1,229 @@
+"""The ``spareflow`` command line: parse, validate, call the engines, present.
+
+User errors (bad data, bad options) print one line per fault on stderr and exit with
+code 2, never a traceback. Progress bars go to stderr, only when it is a terminal.
+Heavy modules are imported inside the commands so that each command starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from spareflow.errors import ParameterError, SpareflowError
+
+app = typer.Typer(
+    name="spareflow",
+    help="Spare-parts planning and logistics coordination: classify, forecast, plan.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _fail(exc: SpareflowError) -> typer.Exit:
+    for line in exc.lines():
+        print(f"error: {line}", file=sys.stderr)
+    return typer.Exit(code=2)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool | None = None) -> Iterator[ProgressFn]:
+    """A progress callback drawing rich bars on stderr; silent when stderr is not a tty."""
+    show = sys.stderr.isatty() if enabled is None else enabled
+    if not show:
+        yield lambda stage, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(option, f"expected comma-separated numbers, got {text!r}") from None
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the dataset into.")],
+    items: Annotated[int, typer.Option(help="Number of items (parts).")] = 2000,
+    sites: Annotated[int, typer.Option(help="Number of sites (one warehouse, the rest service sites).")] = 3,
+    months: Annotated[int, typer.Option(help="Months of demand history.")] = 36,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+) -> None:
+    """Generate a realistic, reproducible spare-parts planning dataset."""
+    try:
+        from spareflow.data.demo import generate_dataset
+        from spareflow.data.write import write_dataset
+
+        if fmt not in ("csv", "parquet", "xlsx"):
+            raise ParameterError("--format", f"must be csv, parquet or xlsx, got {fmt!r}")
+        tables = generate_dataset(items=items, sites=sites, months=months, seed=seed)
+        paths = write_dataset(tables, out, fmt)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    sizes = ", ".join(f"{name} {frame.height:,}" for name, frame in tables.items())
+    print(f"wrote {len(paths)} tables to {out} ({sizes} rows)")
+
+
+@app.command(name="classify")
+def classify_cmd(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder or demand table (.csv/.parquet/.xlsx).")],
+    period: Annotated[str, typer.Option(help="day, week or month.")] = "month",
+    out: Annotated[Path | None, typer.Option("--out", help="Write one row per series here.")] = None,
+    abc: Annotated[str, typer.Option(help="ABC cut-offs: cumulative value shares.")] = "0.8,0.95",
+    xyz: Annotated[str, typer.Option(help="XYZ cut-offs on the coefficient of variation.")] = "0.5,1.0",
+) -> None:
+    """Classify every series: ADI/CV² (smooth, erratic, intermittent, lumpy), ABC, XYZ."""
+    try:
+        import polars as pl
+
+        from spareflow.data.periods import check_period, demand_matrix
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.demand.classify import Cutoffs
+        from spareflow.plan import classify_matrix, matrix_from_dataset
+
+        p = check_period(period)
+        a, b = (_floats(abc, "--abc") + [0.0, 0.0])[:2]
+        x, z = (_floats(xyz, "--xyz") + [0.0, 0.0])[:2]
+        cutoffs = Cutoffs(abc=(a, b), xyz=(x, z))
+        if out is not None:
+            check_table_path(out)
+        unit_cost = None
+        if _has_table(dataset, "items"):
+            from spareflow.data.load import load_dataset
+
+            ds = load_dataset(dataset)
+            matrix = matrix_from_dataset(ds, p)
+            unit_cost = ds["items"]
+        else:
+            from spareflow.data.load import load_demand_table
+
+            matrix = demand_matrix(load_demand_table(dataset), p)
+        classes = classify_matrix(matrix, unit_cost, cutoffs)
+        if out is not None:
+            write_table(classes, out)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    _print_class_summary(classes, pl)
+    if out is not None:
+        print(f"wrote {classes.height:,} series to {out}")
+
+
+def _has_table(folder: Path, name: str) -> bool:
+    from spareflow.data.load import find_table
+
+    return folder.is_dir() and find_table(folder, name) is not None
+
+
+def _print_class_summary(classes: Any, pl: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{classes.height:,} series")
+    table.add_column("demand class")
+    table.add_column("series", justify="right")
+    table.add_column("share", justify="right")
+    counts = classes.group_by("demand_class").len().sort("demand_class")
+    for cls, n in counts.iter_rows():
+        table.add_row(cls, f"{n:,}", f"{n / classes.height:.1%}")
+    Console().print(table)
+    for col in ("abc", "xyz"):
+        if col in classes.columns:
+            c = classes.group_by(col).len().sort(col)
+            print(f"{col.upper()}: " + ", ".join(f"{k} {n:,}" for k, n in c.iter_rows()))
+
+
+@app.command()
+def forecast(
+    demand: Annotated[Path, typer.Argument(help="Demand table: item_id, date, quantity[, site_id].")],
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
+    method: Annotated[str, typer.Option(help="Comma-separated: croston,sba,tsb,adida,imapa,naive,ma,ses,combo,auto.")] = "croston,sba,tsb,adida,imapa",
+    horizon: Annotated[int, typer.Option(help="Periods ahead.")] = 12,
+    period: Annotated[str, typer.Option(help="day, week or month.")] = "month",
+    alpha_d: Annotated[float, typer.Option("--alpha-d", help="Smoothing of demand sizes (Croston, SBA, TSB, SES).")] = 0.1,
+    alpha_p: Annotated[float, typer.Option("--alpha-p", help="Smoothing of demand probability (TSB).")] = 0.1,
+    quantiles: Annotated[str, typer.Option(help="Quantile levels to add as columns, e.g. 0.5,0.9,0.95.")] = "",
+    window: Annotated[int, typer.Option(help="Window of the moving average (ma).")] = 12,
+    uncertainty: Annotated[bool, typer.Option("--uncertainty", help="Add the variance of demand per period (implied by --quantiles).")] = False,
+) -> None:
+    """Forecast demand per series: a long table item_id[, site_id], step, date, method, forecast."""
+    try:
+        from spareflow.data.load import load_demand_table
+        from spareflow.data.periods import check_period, demand_matrix
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.demand.forecast import check_levels, run_forecast
+        from spareflow.demand.methods import MethodParams, check_methods
+
+        check_table_path(out)
+        names = check_methods(method.split(","))
+        params = MethodParams(alpha_d=alpha_d, alpha_p=alpha_p, window=window)
+        levels = check_levels(_floats(quantiles, "--quantiles"))
+        if horizon < 1:
+            raise ParameterError("--horizon", f"must be at least 1, got {horizon}")
+        p = check_period(period)
+        matrix = demand_matrix(load_demand_table(demand), p)  # the raw table is freed here
+        with _progress() as progress:
+            result = run_forecast(
+                matrix, names, horizon, p, params, levels, progress=progress, uncertainty=uncertainty
+            )
+        write_table(result.table(), out)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    n = result.matrix.values.shape[0]
+    print(f"wrote {n:,} series x {len(result.point)} methods x {horizon} steps to {out}", file=sys.stderr)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the dataset, forecast, summary and report.")] = Path("demo-out"),
+    items: Annotated[int, typer.Option(help="Items in the generated dataset.")] = 2000,
+    sites: Annotated[int, typer.Option(help="Sites in the generated dataset.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """The main job on generated data: classify, backtest, forecast; write the report."""
+    try:
+        from spareflow.demo import run_demo
+
+        with _progress() as progress:
+            paths = run_demo(out, items=items, sites=sites, seed=seed, progress=progress)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    for label, path in paths.items():
+        print(f"{label:>9}: {path}")
+
+
+def main() -> None:
+    """Entry point of the ``spareflow`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Read a planning dataset (a folder of CSV, Parquet or Excel tables) or a demand table.
+
+Everything is validated once, here, and every fault is reported together (up to a cap):
+missing columns, unparseable values, negative quantities, unknown ids, duplicate keys,
+empty files. Engines downstream trust what this module returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from spareflow.data.schema import (
+    REQUIRED_TABLES,
+    STANDALONE_DEMAND,
+    SUFFIXES,
+    TABLES,
+    Kind,
+    Table,
+)
+from spareflow.data.validate import FaultLog, check_key, check_reference, parse_table
+from spareflow.errors import Fault, InputError, NotFound
+
+_DTYPES = {
+    Kind.ID: pl.String,
+    Kind.TEXT: pl.String,
+    Kind.NUMBER: pl.Float64,
+    Kind.NONNEG: pl.Float64,
+    Kind.SHARE: pl.Float64,
+    Kind.DATE: pl.Date,
+    Kind.BOOL: pl.Boolean,
+    Kind.TIME: pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated tables of a planning dataset, by name; absent optional tables are missing.
+
+    ``carried_over`` lists (predecessor, successor) item pairs whose demand history was
+    moved to the successor (supersession).
+    """
+
+    tables: dict[str, pl.DataFrame]
+    source: str
+    carried_over: tuple[tuple[str, str], ...] = ()
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self.tables[name]
+
+    def get(self, name: str) -> pl.DataFrame | None:
+        return self.tables.get(name)
+
+
+def _read_raw(path: Path, table: Table, typed: bool) -> pl.DataFrame:
+    """The file as a frame: typed per the schema (fast, strict) or every column as text."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix == ".xlsx":
+        return pl.read_excel(path, infer_schema_length=0)
+    if typed:
+        overrides = {c.name: _DTYPES[c.kind] for c in table.columns}
+        header = pl.read_csv(path, n_rows=0).columns
+        return pl.read_csv(path, schema_overrides={k: v for k, v in overrides.items() if k in header})
+    return pl.read_csv(path, infer_schema=False)
+
+
+def read_table(path: Path, table: Table, log: FaultLog) -> pl.DataFrame | None:
+    """Read and parse one table file; faults go to ``log``; None if it cannot be read."""
+    name = path.name
+    if not path.is_file():
+        log.add(Fault(name, "file not found"))
+        return None
+    if path.stat().st_size == 0:
+        log.add(Fault(name, "file is empty (expected a header row and data)"))
+        return None
+    try:
+        try:
+            raw = _read_raw(path, table, typed=True)
+        except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+            raw = _read_raw(path, table, typed=False)  # slow path: find each bad row
+    except pl.exceptions.NoDataError:
+        log.add(Fault(name, "file is empty (expected a header row and data)"))
+        return None
+    except Exception as exc:  # a corrupt file: name it, never a traceback
+        log.add(Fault(name, f"cannot be read as {path.suffix.lstrip('.')}: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+        return None
+    raw = raw.rename({c: c.strip() for c in raw.columns if c != c.strip()})
+    if raw.height == 0:
+        log.add(Fault(name, "has a header but no data rows"))
+        return None
+    before = log.total
+    frame = parse_table(raw, table, name, log)
+    if log.total == before:
+        check_key(frame, table, name, log)
+    return frame
+
+
+def find_table(folder: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``folder`` (first of .parquet, .csv, .xlsx)."""
+    for suffix in SUFFIXES:
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
+    """Load and validate every table present in ``folder``; raise InputError with all faults."""
+    root = Path(folder)
+    if not root.is_dir():
+        if root.is_file():
+            raise NotFound(f"{root}: expected a dataset folder, got a file (use a folder with items, sites and demand tables)")
+        raise NotFound(f"{root}: no such folder")
+    log = FaultLog(cap=max_faults)
+    frames: dict[str, pl.DataFrame] = {}
+    files: dict[str, str] = {}
+    for name, table in TABLES.items():
+        path = find_table(root, name)
+        if path is None:
+            if name in REQUIRED_TABLES:
+                log.add(Fault(f"{name}.csv", f"required table '{name}' not found in {root} (looked for {', '.join(name + s for s in SUFFIXES)})"))
+            continue
+        frame = read_table(path, table, log)
+        if frame is not None:
+            frames[name] = frame
+            files[name] = path.name
+    if log.total == 0:
+        _check_references(frames, files, log)
+    carried: tuple[tuple[str, str], ...] = ()
+    if log.total == 0 and "items" in frames:
+        frames, carried = _carry_over(frames, files["items"], log)
+    if log.total:
+        raise InputError(log.faults, log.truncated)
+    return Dataset({k: v.drop("_row") for k, v in frames.items()}, str(root), carried)
+
+
+def _check_references(frames: dict[str, pl.DataFrame], files: dict[str, str], log: FaultLog) -> None:
+    ids = {
+        "items": frames["items"].get_column("item_id") if "items" in frames else None,
+        "sites": frames["sites"].get_column("site_id") if "sites" in frames else None,
+    }
+    for name, frame in frames.items():
+        for column, target in TABLES[name].references.items():
+            target_ids = ids.get(target)
+            if target_ids is not None:
+                check_reference(frame, column, target_ids, target, files[name], log)
+
+
+def _carry_over(
+    frames: dict[str, pl.DataFrame], items_file: str, log: FaultLog
+) -> tuple[dict[str, pl.DataFrame], tuple[tuple[str, str], ...]]:
+    """Move each superseded item's demand to its final successor (following chains)."""
+    items = frames["items"]
+    if "replaced_by" not in items.columns:
+        return frames, ()
+    links = items.filter(pl.col("replaced_by").is_not_null()).select("item_id", "replaced_by", "_row")
+    if links.height == 0:
+        return frames, ()
+    successor = dict(zip(links["item_id"].to_list(), links["replaced_by"].to_list(), strict=True))
+    rows = dict(zip(links["item_id"].to_list(), links["_row"].to_list(), strict=True))
+    final: dict[str, str] = {}
+    for item in successor:
+        seen = [item]
+        nxt = successor[item]
+        while nxt in successor:
+            if nxt in seen:
+                chain = " -> ".join([*seen, nxt])
+                log.add(Fault(items_file, f"supersession loop: {chain}", rows[item], "replaced_by", successor[item]))
+                break
+            seen.append(nxt)
+            nxt = successor[nxt]
+        final[item] = nxt
+    if log.total or "demand" not in frames:
+        return frames, tuple(sorted(final.items()))
+    mapping = pl.DataFrame({"item_id": list(final), "_successor": list(final.values())})
+    demand = frames["demand"].join(mapping, on="item_id", how="left")
+    demand = demand.with_columns(pl.coalesce("_successor", "item_id").alias("item_id")).drop("_successor")
+    out = dict(frames)
+    out["demand"] = demand
+    return out, tuple(sorted(final.items()))
+
+
+def load_demand_table(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
+    """A demand table on its own (item_id, date, quantity, optional site_id), validated."""
+    p = Path(path)
+    if p.is_dir():
+        found = find_table(p, "demand")
+        if found is None:
+            raise NotFound(f"{p}: no demand table (demand.csv, demand.parquet or demand.xlsx) in this folder")
+        p = found
+    if p.suffix.lower() not in SUFFIXES:
+        raise NotFound(f"{p}: unsupported file type '{p.suffix}' (use .csv, .parquet or .xlsx)")
+    log = FaultLog(cap=max_faults)
+    frame = read_table(p, STANDALONE_DEMAND, log)
+    if log.total or frame is None:
+        raise InputError(log.faults, log.truncated)
+    return frame.drop("_row")

@@ -1,0 +1,85 @@
+"""Atomic output: write to a temporary file beside the target, then rename over it.
+
+A failed or interrupted run leaves the previous file (or none), never a half-written one.
+The format follows the suffix: .csv, .parquet or .xlsx (tables); any suffix for text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from spareflow.errors import ParameterError
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path in ``target``'s folder; rename it to ``target`` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        tmp_path.replace(target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def check_table_path(path: str | Path, option: str = "--out") -> Path:
+    """Validate an output table path's suffix before any work is done."""
+    p = Path(path)
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        raise ParameterError(option, f"{p}: use a file ending in {', '.join(TABLE_SUFFIXES)}")
+    return p
+
+
+def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` atomically in the format its suffix names."""
+    target = check_table_path(path)
+    suffix = target.suffix.lower()
+    with atomic_path(target) as tmp:
+        if suffix == ".csv":
+            _csv_ready(frame).write_csv(tmp)
+        elif suffix == ".parquet":
+            frame.write_parquet(tmp)
+        else:
+            frame.write_excel(tmp)
+    return target
+
+
+def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Date columns with few distinct values become categorical text: the same CSV,
+    written several times faster (each distinct date is formatted once)."""
+    swaps = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date and frame.height > 10_000:
+            distinct = frame.get_column(name).unique().drop_nulls().sort()
+            if distinct.len() * 100 < frame.height:
+                labels = distinct.cast(pl.String)
+                swaps.append(pl.col(name).cast(pl.String).cast(pl.Enum(labels.to_list())) if False else
+                             pl.col(name).replace_strict(distinct, labels, return_dtype=pl.Enum(labels.to_list())))
+    return frame.with_columns(swaps) if swaps else frame
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write text (UTF-8) atomically."""
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target
+
+
+def write_dataset(tables: dict[str, pl.DataFrame], folder: str | Path, fmt: str = "csv") -> list[Path]:
+    """Write each table as ``folder/NAME.fmt`` atomically; returns the paths written."""
+    if fmt not in ("csv", "parquet", "xlsx"):
+        raise ParameterError("--format", f"must be csv, parquet or xlsx, got {fmt!r}")
+    root = Path(folder)
+    return [write_table(frame, root / f"{name}.{fmt}") for name, frame in tables.items()]

@@ -1,0 +1,129 @@
+"""Demand classification: ADI/CV² (Syntetos, Boylan & Croston 2005), ABC and XYZ.
+
+ADI is the average inter-demand interval, (observed periods) / (periods with demand);
+CV² is the squared coefficient of variation of the nonzero demand sizes (population
+variance). Cut-offs 1.32 and 0.49 (Syntetos, Boylan & Croston 2005, JORS 56(5)):
+
+=================  ===========  ============
+                   CV² < 0.49   CV² >= 0.49
+ADI < 1.32         smooth       erratic
+ADI >= 1.32        intermittent lumpy
+=================  ===========  ============
+
+A series without demand is ``none``. ABC ranks series by annual usage value (demand per
+year x unit cost) with cumulative-share cut-offs (default 80 % / 95 %); XYZ by the
+coefficient of variation of demand per period, zeros included (default 0.5 / 1.0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spareflow.demand._ses import F64
+from spareflow.errors import ParameterError
+
+SBC_CLASSES: tuple[str, ...] = ("smooth", "erratic", "intermittent", "lumpy", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoffs:
+    """Classification thresholds; validated on creation."""
+
+    adi: float = 1.32
+    cv2: float = 0.49
+    abc: tuple[float, float] = (0.80, 0.95)
+    xyz: tuple[float, float] = (0.5, 1.0)
+
+    def __post_init__(self) -> None:
+        if self.adi <= 1.0 or self.cv2 <= 0.0:
+            raise ParameterError("cutoffs", f"need adi > 1 and cv2 > 0, got {self.adi}, {self.cv2}")
+        a, b = self.abc
+        if not 0.0 < a < b <= 1.0:
+            raise ParameterError("abc", f"cut-offs must satisfy 0 < A < B <= 1, got {self.abc}")
+        x, y = self.xyz
+        if not 0.0 < x < y:
+            raise ParameterError("xyz", f"cut-offs must satisfy 0 < X < Y, got {self.xyz}")
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Per-series statistics and classes, arrays shaped (series,)."""
+
+    adi: F64
+    cv2: F64
+    demand_class: NDArray[np.str_]
+    cv: F64
+    xyz: NDArray[np.str_]
+
+
+def adi_cv2(y: F64) -> tuple[F64, F64]:
+    """ADI and CV² per row of ``y`` (series, periods); ADI is inf without demand."""
+    observed = (~np.isnan(y)).sum(axis=1)
+    demand = np.nan_to_num(y)
+    positive = demand > 0
+    count = positive.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adi = np.where(count > 0, observed / count, np.inf)
+        mean = demand.sum(axis=1) / count
+        sq = np.where(positive, (demand - mean[:, None]) ** 2, 0.0).sum(axis=1) / count
+        cv2 = np.where(count > 1, sq / mean**2, 0.0)
+    return adi.astype(np.float64), cv2.astype(np.float64)
+
+
+def sbc_class(adi: F64, cv2: F64, cutoffs: Cutoffs = Cutoffs()) -> NDArray[np.str_]:
+    """Smooth, erratic, intermittent, lumpy or none per series."""
+    frequent = adi < cutoffs.adi
+    variable = cv2 >= cutoffs.cv2
+    out = np.where(
+        frequent,
+        np.where(variable, "erratic", "smooth"),
+        np.where(variable, "lumpy", "intermittent"),
+    )
+    return np.where(np.isinf(adi), "none", out)
+
+
+def coefficient_of_variation(y: F64) -> F64:
+    """Std / mean of demand per period, zeros included (inf for a series without demand)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.nanmean(y, axis=1) if np.isnan(y).any() else y.mean(axis=1)
+        std = np.nanstd(y, axis=1) if np.isnan(y).any() else y.std(axis=1)
+        return np.where(mean > 0, std / mean, np.inf).astype(np.float64)
+
+
+def xyz_class(cv: F64, cutoffs: Cutoffs = Cutoffs()) -> NDArray[np.str_]:
+    x, y = cutoffs.xyz
+    return np.where(cv <= x, "X", np.where(cv <= y, "Y", "Z"))
+
+
+def abc_class(annual_value: F64, cutoffs: Sequence[float] = (0.80, 0.95)) -> NDArray[np.str_]:
+    """A, B or C by cumulative share of annual usage value, largest first.
+
+    A series is A while the cumulative share *before* it is below the A cut-off, so the
+    top series is always A and ties at a boundary fall to the better class.
+    """
+    value = np.nan_to_num(np.asarray(annual_value, dtype=np.float64))
+    order = np.argsort(-value, kind="stable")
+    total = value.sum()
+    before = np.cumsum(value[order]) - value[order]
+    share = before / total if total > 0 else np.ones_like(before)
+    ranked = np.where(share < cutoffs[0], "A", np.where(share < cutoffs[1], "B", "C"))
+    out = np.empty(value.size, dtype=ranked.dtype)
+    out[order] = ranked
+    return out
+
+
+def classify(y: F64, cutoffs: Cutoffs = Cutoffs()) -> Classification:
+    """ADI/CV² and XYZ classes for every row of ``y`` (series, periods)."""
+    adi, cv2 = adi_cv2(y)
+    cv = coefficient_of_variation(y)
+    return Classification(
+        adi=adi,
+        cv2=cv2,
+        demand_class=sbc_class(adi, cv2, cutoffs),
+        cv=cv,
+        xyz=xyz_class(cv, cutoffs),
+    )

@@ -1,0 +1,77 @@
+"""Per-period demand distribution around a forecast: variance and quantiles.
+
+Intermittent demand per period is modelled as a compound Bernoulli variable (Croston
+1972; Syntetos & Boylan 2005): demand occurs with probability ``p`` and its size has mean
+``mu = forecast / p`` (so the distribution's mean is the method's forecast) and squared
+coefficient of variation ``cv2`` estimated from the series' nonzero demands.
+Then ``Var = p * mu**2 * (1 + cv2) - forecast**2``. Quantiles: 0 below ``1 - p``, above it
+the gamma size distribution (shape ``1/cv2``), rounded up to whole units for series
+recorded in whole units. ``p`` is the SES-smoothed occurrence (TSB's probability).
+
+Units: forecast and quantiles in demand per period; variance in (demand per period)^2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spareflow.demand._ses import F64, ses_forecast
+
+
+@dataclass(frozen=True, slots=True)
+class DemandShape:
+    """What the distribution needs beyond the mean, per series."""
+
+    probability: F64  # chance of demand in a period, in [0, 1]
+    size_cv2: F64  # squared coefficient of variation of nonzero demand sizes
+    whole_units: NDArray[np.bool_]  # recorded in whole units (counts)
+
+
+def demand_shape(y: F64, alpha_p: float = 0.1) -> DemandShape:
+    """Occurrence probability and size variability per series of ``y`` (series, periods)."""
+    occurred = np.where(np.isnan(y), np.nan, (y > 0).astype(np.float64))
+    probability = np.nan_to_num(ses_forecast(occurred, alpha_p))
+    sizes = np.where(y > 0, y, np.nan)
+    count = (y > 0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(np.nan_to_num(sizes), axis=1) / count
+        var = np.nansum(np.nan_to_num((sizes - mean[:, None]) ** 2), axis=1) / count
+        cv2 = np.where(count > 1, var / mean**2, 0.0)
+    whole = np.all(np.isnan(y) | (y == np.round(y)), axis=1)
+    return DemandShape(probability=probability, size_cv2=np.nan_to_num(cv2), whole_units=whole)
+
+
+def variance(forecast: F64, shape: DemandShape) -> F64:
+    """Variance of demand per period under the compound Bernoulli model."""
+    p = shape.probability
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = forecast**2 * ((1.0 + shape.size_cv2) / p - 1.0)
+    return np.where((p > 0) & (forecast > 0), np.maximum(v, 0.0), 0.0)
+
+
+def quantiles(forecast: F64, shape: DemandShape, levels: Sequence[float]) -> F64:
+    """Per-period demand quantiles, shape (series, len(levels))."""
+    from scipy.special import gammaincinv  # imported here: only quantile users pay for it
+
+    p = np.clip(shape.probability, 0.0, 1.0)[:, None]
+    tau = np.asarray(levels, dtype=np.float64)[None, :]
+    positive = (p > 0) & (forecast[:, None] > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = forecast[:, None] / p
+        u = (tau - (1.0 - p)) / p
+        cv2 = shape.size_cv2[:, None]
+        k = 1.0 / np.where(cv2 > 0, cv2, 1.0)
+        size_q = np.where(cv2 > 0, gammaincinv(k, np.clip(u, 0.0, 1.0)) * mu / k, mu)
+    q = np.where(positive & (u > 0), size_q, 0.0)
+    q = np.where(shape.whole_units[:, None], np.ceil(q - 1e-9), q)
+    return np.asarray(np.nan_to_num(q), dtype=np.float64)
+
+
+def quantile_column(level: float) -> str:
+    """Column name for a quantile level: 0.9 -> 'q90', 0.975 -> 'q97.5'."""
+    pct = round(level * 100, 6)
+    return f"q{int(pct)}" if pct == int(pct) else f"q{pct:g}"

@@ -1,0 +1,130 @@
+"""Orchestration: a dataset (or demand table) in, the engines called, results out.
+
+Issue 3 scope: classify every series and forecast it, with a rolling-origin backtest that
+measures accuracy and quantile calibration and feeds ``auto``. Later work adds stock
+policies on top of the same objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from spareflow.data.load import Dataset
+from spareflow.data.periods import DemandMatrix, Period, demand_matrix
+from spareflow.demand.backtest import BacktestResult, backtest
+from spareflow.demand.classify import Cutoffs, abc_class, classify
+from spareflow.demand.forecast import ForecastResult, run_forecast
+from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams
+from spareflow.demand.metrics import rmsse
+
+Progress = Callable[[str, int, int], None]
+
+PERIODS_PER_YEAR = {"day": 365.25, "week": 365.25 / 7, "month": 12.0}
+DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
+    """Demand per item-site and period, zero-filled from the dataset's first period or from
+    an item's introduction date."""
+    items = dataset["items"]
+    starts = None
+    if "introduction_date" in items.columns:
+        starts = items.select("item_id", pl.col("introduction_date").alias("start")).drop_nulls()
+    return demand_matrix(dataset["demand"], period, ("item_id", "site_id"), series_start=starts)
+
+
+def classify_matrix(
+    matrix: DemandMatrix, unit_cost: pl.DataFrame | None = None, cutoffs: Cutoffs = Cutoffs()
+) -> pl.DataFrame:
+    """One row per series: ADI, CV², demand class, CV, XYZ and (with unit costs) ABC."""
+    y = matrix.values
+    c = classify(y, cutoffs)
+    observed = (~np.isnan(y)).sum(axis=1)
+    per_year = PERIODS_PER_YEAR[matrix.period]
+    recent = y[:, -max(1, int(round(per_year))) :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        demand_per_year = np.nan_to_num(np.nanmean(recent, axis=1)) * per_year if recent.size else 0.0
+    frame = matrix.keys.with_columns(
+        pl.Series("periods", observed.astype(np.int64)),
+        pl.Series("demand_periods", (np.nan_to_num(y) > 0).sum(axis=1).astype(np.int64)),
+        pl.Series("mean_demand", np.nan_to_num(np.nanmean(np.where(observed[:, None] > 0, y, 0.0), axis=1))),
+        pl.Series("adi", c.adi),
+        pl.Series("cv2", c.cv2),
+        pl.Series("demand_class", c.demand_class.astype(str)),
+        pl.Series("cv", c.cv),
+        pl.Series("xyz", c.xyz.astype(str)),
+        pl.Series("demand_per_year", demand_per_year),
+    )
+    if unit_cost is not None:
+        frame = frame.join(unit_cost.select("item_id", "unit_cost"), on="item_id", how="left")
+        value = (frame["demand_per_year"] * frame["unit_cost"].fill_null(0.0)).to_numpy()
+        frame = frame.with_columns(
+            pl.Series("annual_value", value), pl.Series("abc", abc_class(value, cutoffs.abc).astype(str))
+        )
+    return frame
+
+
+@dataclass(frozen=True)
+class DemandPlan:
+    """Classes, forecasts and backtest accuracy of every series."""
+
+    classes: pl.DataFrame
+    forecast: ForecastResult
+    backtest: BacktestResult
+
+    def accuracy(self) -> pl.DataFrame:
+        """Mean RMSSE, MAE and bias per method and demand class (RMSSE over series where
+        it is defined), plus quantile coverage per method."""
+        bt = self.backtest
+        r = bt.rmsse
+        rows = []
+        classes = self.classes["demand_class"].to_numpy()
+        for j, m in enumerate(bt.methods):
+            for cls in ["all", *sorted(set(classes.tolist()))]:
+                sel = np.ones(len(classes), dtype=bool) if cls == "all" else classes == cls
+                ok = sel & np.isfinite(r[:, j])
+                rows.append(
+                    {
+                        "method": m,
+                        "demand_class": cls,
+                        "series": int(sel.sum()),
+                        "rmsse": float(r[ok, j].mean()) if ok.any() else None,
+                        "mae": float(np.nanmean(bt.mae[sel, j])) if sel.any() else None,
+                        "bias": float(np.nanmean(bt.bias[sel, j])) if sel.any() else None,
+                    }
+                )
+        return pl.DataFrame(rows)
+
+
+def demand_plan(
+    matrix: DemandMatrix,
+    unit_cost: pl.DataFrame | None = None,
+    horizon: int = 12,
+    methods: Sequence[str] = ("auto", *AUTO_CANDIDATES),
+    params: MethodParams = MethodParams(),
+    levels: Sequence[float] = DEFAULT_LEVELS,
+    origins: int = 3,
+    progress: Progress | None = None,
+) -> DemandPlan:
+    """Classify, backtest (with quantile calibration) and forecast every series."""
+    classes = classify_matrix(matrix, unit_cost)
+    fc = run_forecast(matrix, methods, horizon, matrix.period, params, levels, origins, progress)
+    bt_horizon = min(horizon, max(1, matrix.n_periods // 4))
+    singles = [m for m in fc.point if m != "auto"]
+    bt = backtest(
+        matrix.values,
+        singles,
+        bt_horizon,
+        origins=origins,
+        params=params,
+        levels=levels,
+        progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
+    )
+    return DemandPlan(classes=classes, forecast=fc, backtest=bt)
+
+
+__all__ = ["DemandPlan", "classify_matrix", "demand_plan", "matrix_from_dataset", "rmsse"]
