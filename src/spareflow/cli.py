@@ -194,7 +194,7 @@ def forecast(
             result = run_forecast(
                 matrix, names, horizon, p, params, levels, progress=progress, uncertainty=uncertainty
             )
-        write_table(result.table(), out)
+        write_table(result.table(categorical=True), out)
     except SpareflowError as exc:
         raise _fail(exc) from None
     n = result.matrix.values.shape[0]
@@ -210,7 +210,7 @@ def demo(
 ) -> None:
     """The main job on generated data: classify, backtest, forecast; write the report."""
     try:
-        from spareflow.demo import run_demo
+        from spareflow.job import run_demo
 
         with _progress() as progress:
             paths = run_demo(out, items=items, sites=sites, seed=seed, progress=progress)

@@ -34,7 +34,16 @@ def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
     starts = None
     if "introduction_date" in items.columns:
         starts = items.select("item_id", pl.col("introduction_date").alias("start")).drop_nulls()
-    return demand_matrix(dataset["demand"], period, ("item_id", "site_id"), series_start=starts)
+    demand = dataset["demand"].select("item_id", "site_id", "date", "quantity")
+    # item-sites stocked or sourced but never demanded are series too (all zeros)
+    stocked = [dataset[t].select("item_id", "site_id") for t in ("stock", "sourcing") if dataset.get(t) is not None]
+    if stocked:
+        first_day = demand.get_column("date").min()
+        silent = pl.concat(stocked).unique().join(demand.select("item_id", "site_id").unique(), on=["item_id", "site_id"], how="anti")
+        if silent.height:
+            filler = silent.with_columns(pl.lit(first_day).alias("date"), pl.lit(0.0).alias("quantity"))
+            demand = pl.concat([demand, filler.select(demand.columns)])
+    return demand_matrix(demand, period, ("item_id", "site_id"), series_start=starts)
 
 
 def classify_matrix(

@@ -45,9 +45,12 @@ class ForecastResult:
     auto_method: np.ndarray | None = None
     backtest: BacktestResult | None = None
 
-    def table(self) -> pl.DataFrame:
-        """The long forecast table: one row per series, method and step."""
-        return long_table(self)
+    def table(self, categorical: bool = False) -> pl.DataFrame:
+        """The long forecast table: one row per series, method and step.
+
+        ``categorical`` keeps key columns categorical (cheaper for large outputs).
+        """
+        return long_table(self, categorical)
 
 
 def check_levels(levels: Sequence[float]) -> tuple[float, ...]:
@@ -118,7 +121,7 @@ def run_forecast(
     return ForecastResult(matrix, horizon, point, var, qs, lv, auto_method, bt)
 
 
-def long_table(result: ForecastResult) -> pl.DataFrame:
+def long_table(result: ForecastResult, categorical: bool = False) -> pl.DataFrame:
     """Build the long table with numpy repeats: no Python loop per series."""
     matrix, h = result.matrix, result.horizon
     methods = list(result.point)
@@ -144,6 +147,8 @@ def long_table(result: ForecastResult) -> pl.DataFrame:
         name = quantile_column(level)
         cols[name] = pl.Series(name, np.repeat(qv.ravel(), h))
     out = keys.with_columns(list(cols.values()))
+    if not categorical:
+        out = out.with_columns([pl.col(k).cast(pl.String) for k in matrix.keys.columns])
     if result.auto_method is not None:
         chosen = np.where(method_codes == methods.index("auto"), result.auto_method[series_idx], None)
         out = out.with_columns(pl.Series("auto_method", chosen, dtype=pl.String))
