@@ -73,7 +73,9 @@ def _floats(text: str, option: str) -> list[float]:
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the dataset into.")],
     items: Annotated[int, typer.Option(help="Number of items (parts).")] = 2000,
-    sites: Annotated[int, typer.Option(help="Number of sites (one warehouse, the rest service sites).")] = 3,
+    sites: Annotated[
+        int, typer.Option(help="Number of sites (one warehouse, the rest service sites).")
+    ] = 3,
     months: Annotated[int, typer.Option(help="Months of demand history.")] = 36,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
@@ -95,11 +97,17 @@ def generate(
 
 @app.command(name="classify")
 def classify_cmd(
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder or demand table (.csv/.parquet/.xlsx).")],
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder or demand table (.csv/.parquet/.xlsx).")
+    ],
     period: Annotated[str, typer.Option(help="day, week or month.")] = "month",
-    out: Annotated[Path | None, typer.Option("--out", help="Write one row per series here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write one row per series here.")
+    ] = None,
     abc: Annotated[str, typer.Option(help="ABC cut-offs: cumulative value shares.")] = "0.8,0.95",
-    xyz: Annotated[str, typer.Option(help="XYZ cut-offs on the coefficient of variation.")] = "0.5,1.0",
+    xyz: Annotated[
+        str, typer.Option(help="XYZ cut-offs on the coefficient of variation.")
+    ] = "0.5,1.0",
 ) -> None:
     """Classify every series: ADI/CV² (smooth, erratic, intermittent, lumpy), ABC, XYZ."""
     try:
@@ -111,8 +119,8 @@ def classify_cmd(
         from spareflow.plan import classify_matrix, matrix_from_dataset
 
         p = check_period(period)
-        a, b = (_floats(abc, "--abc") + [0.0, 0.0])[:2]
-        x, z = (_floats(xyz, "--xyz") + [0.0, 0.0])[:2]
+        a, b = [*_floats(abc, "--abc"), 0.0, 0.0][:2]
+        x, z = [*_floats(xyz, "--xyz"), 0.0, 0.0][:2]
         cutoffs = Cutoffs(abc=(a, b), xyz=(x, z))
         if out is not None:
             check_table_path(out)
@@ -163,16 +171,32 @@ def _print_class_summary(classes: Any, pl: Any) -> None:
 
 @app.command()
 def forecast(
-    demand: Annotated[Path, typer.Argument(help="Demand table: item_id, date, quantity[, site_id].")],
+    demand: Annotated[
+        Path, typer.Argument(help="Demand table: item_id, date, quantity[, site_id].")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
-    method: Annotated[str, typer.Option(help="Comma-separated: croston,sba,tsb,adida,imapa,naive,ma,ses,combo,auto.")] = "croston,sba,tsb,adida,imapa",
+    method: Annotated[
+        str,
+        typer.Option(help="Comma-separated: croston,sba,tsb,adida,imapa,naive,ma,ses,combo,auto."),
+    ] = "croston,sba,tsb,adida,imapa",
     horizon: Annotated[int, typer.Option(help="Periods ahead.")] = 12,
     period: Annotated[str, typer.Option(help="day, week or month.")] = "month",
-    alpha_d: Annotated[float, typer.Option("--alpha-d", help="Smoothing of demand sizes (Croston, SBA, TSB, SES).")] = 0.1,
-    alpha_p: Annotated[float, typer.Option("--alpha-p", help="Smoothing of demand probability (TSB).")] = 0.1,
-    quantiles: Annotated[str, typer.Option(help="Quantile levels to add as columns, e.g. 0.5,0.9,0.95.")] = "",
+    alpha_d: Annotated[
+        float, typer.Option("--alpha-d", help="Smoothing of demand sizes (Croston, SBA, TSB, SES).")
+    ] = 0.1,
+    alpha_p: Annotated[
+        float, typer.Option("--alpha-p", help="Smoothing of demand probability (TSB).")
+    ] = 0.1,
+    quantiles: Annotated[
+        str, typer.Option(help="Quantile levels to add as columns, e.g. 0.5,0.9,0.95.")
+    ] = "",
     window: Annotated[int, typer.Option(help="Window of the moving average (ma).")] = 12,
-    uncertainty: Annotated[bool, typer.Option("--uncertainty", help="Add the variance of demand per period (implied by --quantiles).")] = False,
+    uncertainty: Annotated[
+        bool,
+        typer.Option(
+            "--uncertainty", help="Add the variance of demand per period (implied by --quantiles)."
+        ),
+    ] = False,
 ) -> None:
     """Forecast demand per series: a long table item_id[, site_id], step, date, method, forecast."""
     try:
@@ -192,18 +216,30 @@ def forecast(
         matrix = demand_matrix(load_demand_table(demand), p)  # the raw table is freed here
         with _progress() as progress:
             result = run_forecast(
-                matrix, names, horizon, p, params, levels, progress=progress, uncertainty=uncertainty
+                matrix,
+                names,
+                horizon,
+                p,
+                params,
+                levels,
+                progress=progress,
+                uncertainty=uncertainty,
             )
         write_table(result.table(categorical=True), out)
     except SpareflowError as exc:
         raise _fail(exc) from None
     n = result.matrix.values.shape[0]
-    print(f"wrote {n:,} series x {len(result.point)} methods x {horizon} steps to {out}", file=sys.stderr)
+    print(
+        f"wrote {n:,} series x {len(result.point)} methods x {horizon} steps to {out}",
+        file=sys.stderr,
+    )
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the dataset, forecast, summary and report.")] = Path("demo-out"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the dataset, forecast, summary and report.")
+    ] = Path("demo-out"),
     items: Annotated[int, typer.Option(help="Items in the generated dataset.")] = 2000,
     sites: Annotated[int, typer.Option(help="Sites in the generated dataset.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,

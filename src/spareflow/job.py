@@ -42,7 +42,9 @@ def summarise(plan: DemandPlan, carried_over: int) -> dict[str, Any]:
         "horizon": fc.horizon,
         "superseded_items_carried_over": carried_over,
         "demand_classes": dict(sorted(classes.group_by("demand_class").len().iter_rows())),
-        "abc": dict(sorted(classes.group_by("abc").len().iter_rows())) if "abc" in classes.columns else {},
+        "abc": dict(sorted(classes.group_by("abc").len().iter_rows()))
+        if "abc" in classes.columns
+        else {},
         "xyz": dict(sorted(classes.group_by("xyz").len().iter_rows())),
         "backtest_origins": len(bt.origins),
         "backtest_horizon": bt.horizon,
@@ -51,7 +53,9 @@ def summarise(plan: DemandPlan, carried_over: int) -> dict[str, Any]:
         "accuracy": overall.to_dicts(),
         "accuracy_by_class": accuracy.filter(pl.col("demand_class") != "all").to_dicts(),
         "quantile_coverage": {
-            m: dict(zip([str(q) for q in bt.levels], np.round(bt.coverage[j], 4).tolist(), strict=True))
+            m: dict(
+                zip([str(q) for q in bt.levels], np.round(bt.coverage[j], 4).tolist(), strict=True)
+            )
             for j, m in enumerate(bt.methods)
         },
     }

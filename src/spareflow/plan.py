@@ -36,12 +36,24 @@ def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
         starts = items.select("item_id", pl.col("introduction_date").alias("start")).drop_nulls()
     demand = dataset["demand"].select("item_id", "site_id", "date", "quantity")
     # item-sites stocked or sourced but never demanded are series too (all zeros)
-    stocked = [dataset[t].select("item_id", "site_id") for t in ("stock", "sourcing") if dataset.get(t) is not None]
+    stocked = [
+        dataset[t].select("item_id", "site_id")
+        for t in ("stock", "sourcing")
+        if dataset.get(t) is not None
+    ]
     if stocked:
         first_day = demand.get_column("date").min()
-        silent = pl.concat(stocked).unique().join(demand.select("item_id", "site_id").unique(), on=["item_id", "site_id"], how="anti")
+        silent = (
+            pl.concat(stocked)
+            .unique()
+            .join(
+                demand.select("item_id", "site_id").unique(), on=["item_id", "site_id"], how="anti"
+            )
+        )
         if silent.height:
-            filler = silent.with_columns(pl.lit(first_day).alias("date"), pl.lit(0.0).alias("quantity"))
+            filler = silent.with_columns(
+                pl.lit(first_day).alias("date"), pl.lit(0.0).alias("quantity")
+            )
             demand = pl.concat([demand, filler.select(demand.columns)])
     return demand_matrix(demand, period, ("item_id", "site_id"), series_start=starts)
 
@@ -54,13 +66,17 @@ def classify_matrix(
     c = classify(y, cutoffs)
     observed = (~np.isnan(y)).sum(axis=1)
     per_year = PERIODS_PER_YEAR[matrix.period]
-    recent = y[:, -max(1, int(round(per_year))) :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        demand_per_year = np.nan_to_num(np.nanmean(recent, axis=1)) * per_year if recent.size else 0.0
+    recent = y[:, -max(1, round(per_year)) :]
+    observed_recent = (~np.isnan(recent)).sum(axis=1)
+    recent_mean = np.nansum(recent, axis=1) / np.maximum(observed_recent, 1)
+    demand_per_year = np.asarray(recent_mean * per_year, dtype=np.float64)
     frame = matrix.keys.with_columns(
         pl.Series("periods", observed.astype(np.int64)),
         pl.Series("demand_periods", (np.nan_to_num(y) > 0).sum(axis=1).astype(np.int64)),
-        pl.Series("mean_demand", np.nan_to_num(np.nanmean(np.where(observed[:, None] > 0, y, 0.0), axis=1))),
+        pl.Series(
+            "mean_demand",
+            np.nan_to_num(np.nanmean(np.where(observed[:, None] > 0, y, 0.0), axis=1)),
+        ),
         pl.Series("adi", c.adi),
         pl.Series("cv2", c.cv2),
         pl.Series("demand_class", c.demand_class.astype(str)),
@@ -72,7 +88,8 @@ def classify_matrix(
         frame = frame.join(unit_cost.select("item_id", "unit_cost"), on="item_id", how="left")
         value = (frame["demand_per_year"] * frame["unit_cost"].fill_null(0.0)).to_numpy()
         frame = frame.with_columns(
-            pl.Series("annual_value", value), pl.Series("abc", abc_class(value, cutoffs.abc).astype(str))
+            pl.Series("annual_value", value),
+            pl.Series("abc", abc_class(value, cutoffs.abc).astype(str)),
         )
     return frame
 

@@ -64,7 +64,9 @@ def _read_raw(path: Path, table: Table, typed: bool) -> pl.DataFrame:
     if typed:
         overrides = {c.name: _DTYPES[c.kind] for c in table.columns}
         header = pl.read_csv(path, n_rows=0).columns
-        return pl.read_csv(path, schema_overrides={k: v for k, v in overrides.items() if k in header})
+        return pl.read_csv(
+            path, schema_overrides={k: v for k, v in overrides.items() if k in header}
+        )
     return pl.read_csv(path, infer_schema=False)
 
 
@@ -86,7 +88,9 @@ def read_table(path: Path, table: Table, log: FaultLog) -> pl.DataFrame | None:
         log.add(Fault(name, "file is empty (expected a header row and data)"))
         return None
     except Exception as exc:  # a corrupt file: name it, never a traceback
-        log.add(Fault(name, f"cannot be read as {path.suffix.lstrip('.')}: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        kind = path.suffix.lstrip(".")
+        log.add(Fault(name, f"cannot be read as {kind}: {exc.__class__.__name__}: {first_line}"))
         return None
     raw = raw.rename({c: c.strip() for c in raw.columns if c != c.strip()})
     if raw.height == 0:
@@ -113,7 +117,10 @@ def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
     root = Path(folder)
     if not root.is_dir():
         if root.is_file():
-            raise NotFound(f"{root}: expected a dataset folder, got a file (use a folder with items, sites and demand tables)")
+            raise NotFound(
+                f"{root}: expected a dataset folder, got a file "
+                "(use a folder with items, sites and demand tables)"
+            )
         raise NotFound(f"{root}: no such folder")
     log = FaultLog(cap=max_faults)
     frames: dict[str, pl.DataFrame] = {}
@@ -122,7 +129,9 @@ def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
         path = find_table(root, name)
         if path is None:
             if name in REQUIRED_TABLES:
-                log.add(Fault(f"{name}.csv", f"required table '{name}' not found in {root} (looked for {', '.join(name + s for s in SUFFIXES)})"))
+                looked = ", ".join(name + s for s in SUFFIXES)
+                message = f"required table '{name}' not found in {root} (looked for {looked})"
+                log.add(Fault(f"{name}.csv", message))
             continue
         frame = read_table(path, table, log)
         if frame is not None:
@@ -138,7 +147,9 @@ def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
     return Dataset({k: v.drop("_row") for k, v in frames.items()}, str(root), carried)
 
 
-def _check_references(frames: dict[str, pl.DataFrame], files: dict[str, str], log: FaultLog) -> None:
+def _check_references(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], log: FaultLog
+) -> None:
     ids = {
         "items": frames["items"].get_column("item_id") if "items" in frames else None,
         "sites": frames["sites"].get_column("site_id") if "sites" in frames else None,
@@ -157,7 +168,9 @@ def _carry_over(
     items = frames["items"]
     if "replaced_by" not in items.columns:
         return frames, ()
-    links = items.filter(pl.col("replaced_by").is_not_null()).select("item_id", "replaced_by", "_row")
+    links = items.filter(pl.col("replaced_by").is_not_null()).select(
+        "item_id", "replaced_by", "_row"
+    )
     if links.height == 0:
         return frames, ()
     successor = dict(zip(links["item_id"].to_list(), links["replaced_by"].to_list(), strict=True))
@@ -169,7 +182,15 @@ def _carry_over(
         while nxt in successor:
             if nxt in seen:
                 chain = " -> ".join([*seen, nxt])
-                log.add(Fault(items_file, f"supersession loop: {chain}", rows[item], "replaced_by", successor[item]))
+                log.add(
+                    Fault(
+                        items_file,
+                        f"supersession loop: {chain}",
+                        rows[item],
+                        "replaced_by",
+                        successor[item],
+                    )
+                )
                 break
             seen.append(nxt)
             nxt = successor[nxt]
@@ -178,7 +199,9 @@ def _carry_over(
         return frames, tuple(sorted(final.items()))
     mapping = pl.DataFrame({"item_id": list(final), "_successor": list(final.values())})
     demand = frames["demand"].join(mapping, on="item_id", how="left")
-    demand = demand.with_columns(pl.coalesce("_successor", "item_id").alias("item_id")).drop("_successor")
+    demand = demand.with_columns(pl.coalesce("_successor", "item_id").alias("item_id")).drop(
+        "_successor"
+    )
     out = dict(frames)
     out["demand"] = demand
     return out, tuple(sorted(final.items()))
@@ -190,7 +213,9 @@ def load_demand_table(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     if p.is_dir():
         found = find_table(p, "demand")
         if found is None:
-            raise NotFound(f"{p}: no demand table (demand.csv, demand.parquet or demand.xlsx) in this folder")
+            raise NotFound(
+                f"{p}: no demand table (demand.csv, demand.parquet or demand.xlsx) in this folder"
+            )
         p = found
     if p.suffix.lower() not in SUFFIXES:
         raise NotFound(f"{p}: unsupported file type '{p.suffix}' (use .csv, .parquet or .xlsx)")

@@ -54,7 +54,7 @@ class DemandMatrix:
 def check_period(period: str) -> Period:
     if period not in PERIODS:
         raise ParameterError("period", f"must be one of {', '.join(PERIODS)}, got {period!r}")
-    return period  # type: ignore[return-value]
+    return period
 
 
 def period_index_expr(column: str, period: Period) -> pl.Expr:
@@ -145,7 +145,7 @@ def demand_matrix(
     n_series = len(key_values)
     quantity = demand.get_column("quantity").cast(pl.Float64).to_numpy()
     flat = codes * n_periods + (pidx - first)
-    values = np.bincount(flat, weights=quantity, minlength=n_series * n_periods)
+    values = np.bincount(flat, weights=quantity, minlength=n_series * n_periods).astype(np.float64)
     values = values.reshape(n_series, n_periods)
 
     if series_start is not None and series_start.height:
@@ -163,7 +163,9 @@ def demand_matrix(
     return DemandMatrix(keys=key_values, values=values, period=period, first=first)
 
 
-def _series_codes(demand: pl.DataFrame, keys: tuple[str, ...]) -> tuple[NDArray[np.int64], pl.DataFrame]:
+def _series_codes(
+    demand: pl.DataFrame, keys: tuple[str, ...]
+) -> tuple[NDArray[np.int64], pl.DataFrame]:
     """Series code per row and the distinct key rows, in order of first appearance."""
     if len(keys) == 1:
         codes, values = _dense_codes(demand.get_column(keys[0]))

@@ -104,9 +104,9 @@ def parse_table(raw: pl.DataFrame, table: Table, file: str, log: FaultLog) -> pl
     """
     present = set(raw.columns)
     missing = [c for c in table.required if c not in present]
-    for c in missing:
+    for name in missing:
         found = ", ".join(raw.columns) or "none"
-        log.add(Fault(file, f"missing required column '{c}' (columns found: {found})"))
+        log.add(Fault(file, f"missing required column '{name}' (columns found: {found})"))
     if table.one_of and not present.intersection(table.one_of):
         log.add(Fault(file, f"needs at least one of the columns {', '.join(table.one_of)}"))
     if missing:
@@ -167,7 +167,13 @@ def check_key(frame: pl.DataFrame, table: Table, file: str, log: FaultLog) -> No
     for rec in dups.head(room).iter_rows(named=True):
         value = "/".join("" if rec[k] is None else str(rec[k]) for k in key)
         log.faults.append(
-            Fault(file, f"duplicate key ({label}); first seen at row {rec['_first']}", rec["_row"], key[0], value)
+            Fault(
+                file,
+                f"duplicate key ({label}); first seen at row {rec['_first']}",
+                rec["_row"],
+                key[0],
+                value,
+            )
         )
 
 
@@ -179,4 +185,6 @@ def check_reference(
         return
     bad = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(ids.implode()))
     if bad.height:
-        log.add_rows(file, bad.select("_row", column), column, f"unknown id, not in {target}", column)
+        log.add_rows(
+            file, bad.select("_row", column), column, f"unknown id, not in {target}", column
+        )

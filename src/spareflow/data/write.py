@@ -67,8 +67,13 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
             distinct = frame.get_column(name).unique().drop_nulls().sort()
             if distinct.len() * 100 < frame.height:
                 labels = distinct.cast(pl.String)
-                swaps.append(pl.col(name).cast(pl.String).cast(pl.Enum(labels.to_list())) if False else
-                             pl.col(name).replace_strict(distinct, labels, return_dtype=pl.Enum(labels.to_list())))
+                swaps.append(
+                    pl.col(name).cast(pl.String).cast(pl.Enum(labels.to_list()))
+                    if False
+                    else pl.col(name).replace_strict(
+                        distinct, labels, return_dtype=pl.Enum(labels.to_list())
+                    )
+                )
     return frame.with_columns(swaps) if swaps else frame
 
 
@@ -80,7 +85,9 @@ def write_text(text: str, path: str | Path) -> Path:
     return target
 
 
-def write_dataset(tables: dict[str, pl.DataFrame], folder: str | Path, fmt: str = "csv") -> list[Path]:
+def write_dataset(
+    tables: dict[str, pl.DataFrame], folder: str | Path, fmt: str = "csv"
+) -> list[Path]:
     """Write each table as ``folder/NAME.fmt`` atomically; returns the paths written."""
     if fmt not in ("csv", "parquet", "xlsx"):
         raise ParameterError("--format", f"must be csv, parquet or xlsx, got {fmt!r}")

@@ -29,7 +29,7 @@ def first_valid(y: F64) -> I64:
     valid = ~np.isnan(y)
     idx = np.argmax(valid, axis=1).astype(np.int64)
     idx[~valid.any(axis=1)] = y.shape[1]
-    return idx
+    return np.asarray(idx, dtype=np.int64)
 
 
 def ses_forecast(y: F64, alpha: float | F64) -> F64:
@@ -50,7 +50,7 @@ def ses_forecast(y: F64, alpha: float | F64) -> F64:
             level += tmp
         if n_periods == 1:
             level = yt[0].copy()
-        return level
+        return np.asarray(level, dtype=np.float64)
     start = first_valid(y)
     order = np.argsort(start, kind="stable")
     ys = y[order].T.copy()  # (periods, series), rows sorted by start: active ones are a prefix
@@ -108,9 +108,7 @@ def ses_sse_sorted(xt: F64, bounds: I64, alpha: F64) -> F64:
     return sse
 
 
-def golden_section_alpha(
-    x: F64, lower: float = 0.1, upper: float = 0.3, tol: float = 1e-12
-) -> F64:
+def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: float = 1e-12) -> F64:
     """SSE-minimising SES alpha per row of ``x`` by golden-section search on [lower, upper].
 
     The search stops when the bracket is narrower than ``tol`` or the two interior points

@@ -52,7 +52,7 @@ def bucket_sums(y: F64, level: int) -> F64:
     n_series, n_periods = y.shape
     n_buckets = n_periods // level
     tail = y[:, n_periods - n_buckets * level :]
-    return tail.reshape(n_series, n_buckets, level).sum(axis=2)
+    return np.asarray(tail.reshape(n_series, n_buckets, level).sum(axis=2), dtype=np.float64)
 
 
 def _chunked_alpha(sums: F64) -> F64:

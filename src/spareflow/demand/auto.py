@@ -33,7 +33,9 @@ def _pooled_rmsse(bt: BacktestResult, rows: NDArray[np.bool_]) -> F64:
     r = bt.rmsse[rows]
     ok = np.isfinite(r).all(axis=1)
     if not ok.any():
-        return np.asarray(np.nanmean(np.where(np.isfinite(bt.mse[rows]), bt.mse[rows], np.nan), axis=0))
+        return np.asarray(
+            np.nanmean(np.where(np.isfinite(bt.mse[rows]), bt.mse[rows], np.nan), axis=0)
+        )
     return np.asarray(r[ok].mean(axis=0), dtype=np.float64)
 
 

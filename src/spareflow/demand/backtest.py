@@ -52,7 +52,9 @@ class BacktestResult:
         return self.methods.index(method)
 
 
-def rolling_origins(n_periods: int, horizon: int, origins: int, step: int | None = None) -> list[int]:
+def rolling_origins(
+    n_periods: int, horizon: int, origins: int, step: int | None = None
+) -> list[int]:
     """Origin periods, oldest first; each leaves at least two periods of history."""
     if horizon < 1:
         raise ParameterError("horizon", f"must be at least 1, got {horizon}")
@@ -99,7 +101,7 @@ def backtest(
     for k, origin in enumerate(origin_list):
         train = y[:, :origin]
         actual = y[:, origin : origin + horizon]
-        fitted = ~np.isnan(train).all(axis=1)
+        fitted = np.asarray(~np.isnan(train).all(axis=1), dtype=bool)
         scored = ~np.isnan(actual) & fitted[:, None]
         actual0 = np.where(scored, actual, 0.0)
         count += scored.sum(axis=1)

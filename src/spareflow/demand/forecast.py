@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from spareflow.data.periods import DemandMatrix, Period, check_period, demand_matrix
+from spareflow.data.periods import DemandMatrix, check_period, demand_matrix
 from spareflow.demand._ses import F64
 from spareflow.demand.auto import choose, pick
 from spareflow.demand.backtest import BacktestResult, backtest
@@ -57,7 +57,9 @@ def check_levels(levels: Sequence[float]) -> tuple[float, ...]:
     out = tuple(float(q) for q in levels)
     for q in out:
         if not 0.0 < q < 1.0:
-            raise ParameterError("quantiles", f"levels must be between 0 and 1 (exclusive), got {q}")
+            raise ParameterError(
+                "quantiles", f"levels must be between 0 and 1 (exclusive), got {q}"
+            )
     return out
 
 
@@ -150,6 +152,8 @@ def long_table(result: ForecastResult, categorical: bool = False) -> pl.DataFram
     if not categorical:
         out = out.with_columns([pl.col(k).cast(pl.String) for k in matrix.keys.columns])
     if result.auto_method is not None:
-        chosen = np.where(method_codes == methods.index("auto"), result.auto_method[series_idx], None)
+        is_auto = method_codes == methods.index("auto")
+        chosen = np.full(is_auto.shape, None, dtype=object)
+        chosen[is_auto] = np.asarray(result.auto_method)[series_idx[is_auto]]
         out = out.with_columns(pl.Series("auto_method", chosen, dtype=pl.String))
     return out

@@ -72,7 +72,11 @@ def _calibration_chart(plan: DemandPlan) -> go.Figure:
     bt = plan.backtest
     fig = go.Figure()
     levels = list(bt.levels)
-    fig.add_trace(go.Scatter(x=levels, y=levels, mode="lines", name="ideal", line={"dash": "dot", "color": "#999"}))
+    fig.add_trace(
+        go.Scatter(
+            x=levels, y=levels, mode="lines", name="ideal", line={"dash": "dot", "color": "#999"}
+        )
+    )
     for j, m in enumerate(bt.methods):
         fig.add_trace(go.Scatter(x=levels, y=bt.coverage[j].tolist(), mode="lines+markers", name=m))
     fig.update_layout(
@@ -98,10 +102,14 @@ def _example_charts(plan: DemandPlan, methods: list[str]) -> list[go.Figure]:
         i = int(rows[rows.size // 2])
         key = " @ ".join(str(v) for v in matrix.keys.row(i))
         fig = go.Figure()
-        fig.add_trace(go.Bar(x=dates, y=matrix.values[i].tolist(), name="demand", marker_color="#888"))
+        fig.add_trace(
+            go.Bar(x=dates, y=matrix.values[i].tolist(), name="demand", marker_color="#888")
+        )
         for m in methods:
             if m in fc.point:
-                fig.add_trace(go.Scatter(x=future, y=[fc.point[m][i]] * fc.horizon, mode="lines", name=m))
+                fig.add_trace(
+                    go.Scatter(x=future, y=[fc.point[m][i]] * fc.horizon, mode="lines", name=m)
+                )
         if "auto" in fc.quantiles and fc.levels:
             top = len(fc.levels) - 1
             fig.add_trace(
@@ -114,7 +122,9 @@ def _example_charts(plan: DemandPlan, methods: list[str]) -> list[go.Figure]:
                 )
             )
         chosen = f", auto chose {fc.auto_method[i]}" if fc.auto_method is not None else ""
-        fig.update_layout(title=f"{cls}: {key}{chosen}", height=320, yaxis={"title": "demand per period"})
+        fig.update_layout(
+            title=f"{cls}: {key}{chosen}", height=320, yaxis={"title": "demand per period"}
+        )
         figs.append(fig)
     return figs
 
@@ -124,7 +134,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
         return ""
     head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r.values()) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r.values()) + "</tr>"
+        for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -137,7 +148,9 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def demand_report(plan: DemandPlan, summary: dict[str, Any], title: str = "spareflow demand report") -> str:
+def demand_report(
+    plan: DemandPlan, summary: dict[str, Any], title: str = "spareflow demand report"
+) -> str:
     """The HTML page as a string."""
     accuracy = plan.accuracy()
     figs = [
@@ -151,8 +164,12 @@ def demand_report(plan: DemandPlan, summary: dict[str, Any], title: str = "spare
         for k, fig in enumerate(figs)
     ]
     overall = accuracy.filter(pl.col("demand_class") == "all").sort("rmsse").to_dicts()
-    facts = [{"measure": k, "value": v} for k, v in summary.items() if not isinstance(v, dict | list)]
-    classes = [{"demand class": k, "series": v} for k, v in summary.get("demand_classes", {}).items()]
+    facts = [
+        {"measure": k, "value": v} for k, v in summary.items() if not isinstance(v, dict | list)
+    ]
+    classes = [
+        {"demand class": k, "series": v} for k, v in summary.get("demand_classes", {}).items()
+    ]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
