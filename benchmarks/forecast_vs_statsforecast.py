@@ -4,20 +4,22 @@ Both tools run as whole, separate processes (cold start, imports and JIT include
 same generated data; wall time and the child's peak RSS come from ``os.wait4``. Then the
 forecasts are joined on (series, date) and compared per method.
 
+Linux floors a child's ru_maxrss at its parent's RSS at fork/exec time (the pre-exec
+address space counts), and this script holds the generated data, so each tool is
+spawned by a lean launcher (``python -I -S``, ~10 MiB) that does the Popen + wait4.
+
     .venv/bin/python benchmarks/forecast_vs_statsforecast.py --series 50000 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,22 +82,29 @@ def generate(n: int, t: int, seed: int) -> pd.DataFrame:
     qty[gappy] = np.where(mask, 0, qty[gappy])
     dates = pd.date_range("2020-01-01", periods=t, freq="MS").strftime("%Y-%m-%d")
     ids = np.char.add("P", np.char.zfill(np.arange(n).astype(str), 6))
-    return pd.DataFrame(
-        {"id": np.repeat(ids, t), "date": np.tile(dates, n), "qty": qty.ravel()}
-    )
+    return pd.DataFrame({"id": np.repeat(ids, t), "date": np.tile(dates, n), "qty": qty.ravel()})
+
+
+# Run argv[2:] with stdout+stderr to argv[1]; print wall seconds, peak RSS (KiB), exit code.
+LAUNCHER = """\
+import os, subprocess, sys, time
+with open(sys.argv[1], "w") as log:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+print(seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
 
 
 def measure(cmd: list[str], log: Path) -> Run:
-    """Run ``cmd`` to completion; wall seconds and the child's peak RSS (KiB on Linux)."""
-    with log.open("w") as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{log.read_text()}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    """Run ``cmd`` to completion from the lean launcher; wall seconds and peak RSS."""
+    launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(log), *cmd]
+    done = subprocess.run(launch, capture_output=True, text=True, check=True)
+    seconds, max_rss_kib, code = done.stdout.split()
+    if int(code) != 0:
+        sys.exit(f"command failed ({code}): {shlex.join(cmd)}\n{log.read_text()}")
+    return Run(float(seconds), int(max_rss_kib) / 1024)
 
 
 def compare(ours_csv: Path, ref_csv: Path) -> dict[str, tuple[float, int]]:
@@ -118,7 +127,7 @@ def compare(ours_csv: Path, ref_csv: Path) -> dict[str, tuple[float, int]]:
 
 def ratio_text(theirs: float, ours: float, more: str, less: str) -> str:
     r = theirs / ours
-    return f"{r:.1f}x {more}" if r >= 1 else f"{1 / r:.1f}x {less}"
+    return f"{r:.2f}x {more}" if r >= 1 else f"{1 / r:.2f}x {less}"
 
 
 def main() -> int:

@@ -74,7 +74,7 @@ def read_table(path: Path, table: Table, log: FaultLog) -> pl.DataFrame | None:
     """Read and parse one table file; faults go to ``log``; None if it cannot be read."""
     name = path.name
     if not path.is_file():
-        log.add(Fault(name, "file not found"))
+        log.add(Fault(str(path), "file not found"))
         return None
     if path.stat().st_size == 0:
         log.add(Fault(name, "file is empty (expected a header row and data)"))
@@ -96,10 +96,8 @@ def read_table(path: Path, table: Table, log: FaultLog) -> pl.DataFrame | None:
     if raw.height == 0:
         log.add(Fault(name, "has a header but no data rows"))
         return None
-    before = log.total
     frame = parse_table(raw, table, name, log)
-    if log.total == before:
-        check_key(frame, table, name, log)
+    check_key(frame, table, name, log)  # reported alongside any other fault
     return frame
 
 
@@ -137,8 +135,7 @@ def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
         if frame is not None:
             frames[name] = frame
             files[name] = path.name
-    if log.total == 0:
-        _check_references(frames, files, log)
+    _check_references(frames, files, log)  # reported alongside any other fault
     carried: tuple[tuple[str, str], ...] = ()
     if log.total == 0 and "items" in frames:
         frames, carried = _carry_over(frames, files["items"], log)
@@ -210,6 +207,8 @@ def _carry_over(
 def load_demand_table(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """A demand table on its own (item_id, date, quantity, optional site_id), validated."""
     p = Path(path)
+    if not p.exists():
+        raise NotFound(f"{p}: file not found")
     if p.is_dir():
         found = find_table(p, "demand")
         if found is None:

@@ -141,7 +141,12 @@ def demand_matrix(
         last = max(last, period_index(last_day, period))
     n_periods = last - first + 1
 
-    codes, key_values = _series_codes(demand, keys)
+    # a blank optional key (e.g. no site) is a key of its own, not a missing one
+    keyed = demand.with_columns([pl.col(k).fill_null("") for k in keys])
+    codes, key_values = _series_codes(keyed, keys)
+    key_values = key_values.with_columns(
+        [pl.when(pl.col(k) == "").then(None).otherwise(pl.col(k)).alias(k) for k in keys]
+    )
     n_series = len(key_values)
     quantity = demand.get_column("quantity").cast(pl.Float64).to_numpy()
     flat = codes * n_periods + (pidx - first)

@@ -140,9 +140,11 @@ def _check_column(
     if col.kind in (Kind.NUMBER, Kind.NONNEG, Kind.SHARE):
         checks.append((value.is_nan() | value.is_infinite(), "not a finite number"))
         if col.kind is Kind.NONNEG:
-            checks.append((value < 0, "negative value not allowed"))
+            checks.append((value.is_finite() & (value < 0), "negative value not allowed"))
         if col.kind is Kind.SHARE:
-            checks.append(((value < 0) | (value > 1), "must be a share between 0 and 1"))
+            checks.append(
+                (value.is_finite() & ((value < 0) | (value > 1)), "must be a share between 0 and 1")
+            )
     for mask, message in checks:
         mask = mask.fill_null(False)
         if mask.any():

@@ -48,13 +48,18 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` atomically in the format its suffix names."""
     target = check_table_path(path)
     suffix = target.suffix.lower()
-    with atomic_path(target) as tmp:
-        if suffix == ".csv":
-            _csv_ready(frame).write_csv(tmp)
-        elif suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_excel(tmp)
+    try:
+        with atomic_path(target) as tmp:
+            if suffix == ".csv":
+                _csv_ready(frame).write_csv(tmp)
+            elif suffix == ".parquet":
+                frame.write_parquet(tmp)
+            else:
+                frame.write_excel(tmp)
+    except OSError as exc:
+        raise ParameterError(
+            "--out", f"{target}: cannot write here ({exc.strerror or exc})"
+        ) from exc
     return target
 
 
@@ -67,21 +72,21 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
             distinct = frame.get_column(name).unique().drop_nulls().sort()
             if distinct.len() * 100 < frame.height:
                 labels = distinct.cast(pl.String)
-                swaps.append(
-                    pl.col(name).cast(pl.String).cast(pl.Enum(labels.to_list()))
-                    if False
-                    else pl.col(name).replace_strict(
-                        distinct, labels, return_dtype=pl.Enum(labels.to_list())
-                    )
-                )
+                enum = pl.Enum(labels.to_list())
+                swaps.append(pl.col(name).replace_strict(distinct, labels, return_dtype=enum))
     return frame.with_columns(swaps) if swaps else frame
 
 
 def write_text(text: str, path: str | Path) -> Path:
     """Write text (UTF-8) atomically."""
     target = Path(path)
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ParameterError(
+            "--out", f"{target}: cannot write here ({exc.strerror or exc})"
+        ) from exc
     return target
 
 
