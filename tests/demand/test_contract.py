@@ -252,17 +252,6 @@ def test_table_auto_adds_auto_method() -> None:
     _check_auto_table(["auto", "sba"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(pl.exceptions.PolarsError, TypeError),
-    reason=(
-        "BUG forecast.long_table: auto_method is built as a numpy object array "
-        "(np.where(..., auto_method[series_idx], None)) and passed to "
-        "pl.Series(..., dtype=pl.String); polars infers the type from the first element, "
-        "which is None whenever 'auto' is not the first method, and raises "
-        "ComputeError: cannot cast 'Object' type"
-    ),
-)
 def test_table_auto_after_another_method() -> None:
     # the README's own example order: sd.forecast(m, ["sba", "tsb", "auto"]).table()
     _check_auto_table(["sba", "tsb", "auto"])

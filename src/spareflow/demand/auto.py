@@ -42,9 +42,9 @@ def _pooled_rmsse(bt: BacktestResult, rows: NDArray[np.bool_]) -> F64:
 def choose(
     bt: BacktestResult,
     classes: NDArray[np.str_],
-    margin: float = 0.1,
+    margin: float = 0.25,
     candidates: Sequence[str] = AUTO_CANDIDATES,
-    by_class: bool = True,
+    by_class: bool = False,
 ) -> AutoChoice:
     """Per series method from backtest ``bt`` (which must score every candidate)."""
     cand = [m for m in candidates if m in bt.methods]

@@ -97,7 +97,9 @@ def backtest(
     fc_total = np.zeros(n_methods)
     act_total = np.zeros(n_methods)
     kept: dict[int, dict[str, F64]] = {}
-    scale = naive_scale(y[:, : origin_list[0]])
+    # scale: the naive error of the history before the last origin (before the first
+    # origin most series of a short history would have none)
+    scale = naive_scale(y[:, : origin_list[-1]])
     for k, origin in enumerate(origin_list):
         train = y[:, :origin]
         actual = y[:, origin : origin + horizon]

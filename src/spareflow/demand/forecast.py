@@ -152,8 +152,8 @@ def long_table(result: ForecastResult, categorical: bool = False) -> pl.DataFram
     if not categorical:
         out = out.with_columns([pl.col(k).cast(pl.String) for k in matrix.keys.columns])
     if result.auto_method is not None:
-        is_auto = method_codes == methods.index("auto")
-        chosen = np.full(is_auto.shape, None, dtype=object)
-        chosen[is_auto] = np.asarray(result.auto_method)[series_idx[is_auto]]
-        out = out.with_columns(pl.Series("auto_method", chosen, dtype=pl.String))
+        chosen = pl.Series("auto_method", np.asarray(result.auto_method, dtype=str)[series_idx])
+        out = out.with_columns(
+            pl.when(pl.col("method") == "auto").then(chosen).otherwise(None).alias("auto_method")
+        )
     return out
