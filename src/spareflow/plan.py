@@ -15,11 +15,10 @@ import polars as pl
 
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix
-from spareflow.demand.backtest import BacktestResult, backtest
+from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
 from spareflow.demand.classify import Cutoffs, abc_class, classify
 from spareflow.demand.forecast import ForecastResult, run_forecast
-from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams
-from spareflow.demand.metrics import rmsse
+from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams, check_methods
 
 Progress = Callable[[str, int, int], None]
 
@@ -136,21 +135,29 @@ def demand_plan(
     origins: int = 3,
     progress: Progress | None = None,
 ) -> DemandPlan:
-    """Classify, backtest (with quantile calibration) and forecast every series."""
+    """Classify, backtest (with quantile calibration) and forecast every series.
+
+    One backtest serves both the accuracy report and ``auto``: with ``auto`` among the
+    methods it also scores every ``auto`` candidate.
+    """
     classes = classify_matrix(matrix, unit_cost)
-    fc = run_forecast(matrix, methods, horizon, matrix.period, params, levels, origins, progress)
-    bt_horizon = min(horizon, max(1, matrix.n_periods // 4))
-    singles = [m for m in fc.point if m != "auto"]
+    names = check_methods(methods)
+    scored = [m for m in names if m != "auto"]
+    if "auto" in names:
+        scored = list(dict.fromkeys([*scored, *AUTO_CANDIDATES]))
     bt = backtest(
         matrix.values,
-        singles,
-        bt_horizon,
+        scored,
+        backtest_horizon(matrix.n_periods, horizon),
         origins=origins,
         params=params,
         levels=levels,
         progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
     )
+    fc = run_forecast(
+        matrix, names, horizon, matrix.period, params, levels, origins, progress, scored=bt
+    )
     return DemandPlan(classes=classes, forecast=fc, backtest=bt)
 
 
-__all__ = ["DemandPlan", "classify_matrix", "demand_plan", "matrix_from_dataset", "rmsse"]
+__all__ = ["DemandPlan", "classify_matrix", "demand_plan", "matrix_from_dataset"]

@@ -52,6 +52,12 @@ class BacktestResult:
         return self.methods.index(method)
 
 
+def backtest_horizon(n_periods: int, horizon: int) -> int:
+    """Test-window length for a history of ``n_periods``: the forecast horizon, capped at a
+    quarter of the history so that three origins still leave most of it for fitting."""
+    return min(horizon, max(1, n_periods // 4))
+
+
 def rolling_origins(
     n_periods: int, horizon: int, origins: int, step: int | None = None
 ) -> list[int]:

@@ -17,7 +17,7 @@ import polars as pl
 from spareflow.data.periods import DemandMatrix, check_period, demand_matrix
 from spareflow.demand._ses import F64
 from spareflow.demand.auto import choose, pick
-from spareflow.demand.backtest import BacktestResult, backtest
+from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
 from spareflow.demand.classify import classify
 from spareflow.demand.methods import (
     AUTO_CANDIDATES,
@@ -79,11 +79,14 @@ def run_forecast(
     origins: int = 3,
     progress: Progress | None = None,
     uncertainty: bool = False,
+    scored: BacktestResult | None = None,
 ) -> ForecastResult:
     """Forecast every series with every method; ``auto`` runs a backtest to choose.
 
     With ``uncertainty`` (implied by quantile ``levels``) each forecast also carries the
-    variance of demand per period, and the quantiles at ``levels``.
+    variance of demand per period, and the quantiles at ``levels``. ``scored``: a backtest
+    already run on the same series that scores every ``auto`` candidate; ``auto`` then
+    chooses from it instead of backtesting again.
     """
     names = check_methods(methods)
     if horizon < 1:
@@ -99,15 +102,17 @@ def run_forecast(
     auto_method = None
     bt = None
     if "auto" in names:
-        bt_horizon = min(horizon, max(1, y.shape[1] // 4))
-        bt = backtest(
-            y,
-            AUTO_CANDIDATES,
-            bt_horizon,
-            origins=origins,
-            params=params,
-            progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
-        )
+        if scored is not None and set(AUTO_CANDIDATES) <= set(scored.methods):
+            bt = scored
+        else:
+            bt = backtest(
+                y,
+                AUTO_CANDIDATES,
+                backtest_horizon(y.shape[1], horizon),
+                origins=origins,
+                params=params,
+                progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
+            )
         auto_method = choose(bt, classify(y).demand_class).method
         point["auto"] = pick(point, auto_method)
     point = {m: point[m] for m in names}
