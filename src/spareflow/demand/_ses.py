@@ -102,28 +102,79 @@ def ses_sse_sorted(xt: F64, bounds: I64, alpha: F64) -> F64:
         np.subtract(x, lv, out=e)
         np.multiply(e, e, out=e)
         acc += e
+        # level <- alpha x + (1 - alpha) level, rounded as statsforecast rounds it: where
+        # the SSE is flat in alpha, these last bits steer the search and so its answer
         np.multiply(a, x, out=w)
         lv *= cc
         lv += w
     return sse
 
 
-def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: float = 1e-12) -> F64:
-    """SSE-minimising SES alpha per row of ``x`` by golden-section search on [lower, upper].
+def ses_sse_slope_curvature(xt: F64, bounds: I64, alpha: F64) -> tuple[F64, F64]:
+    """First and second derivatives of the SES in-sample SSE with respect to alpha.
 
-    The search stops when the bracket is narrower than ``tol`` or the two interior points
-    tie exactly, and returns the bracket's midpoint: the same rule as statsforecast's
-    ``golden_section_ses``, so both take the same path and agree to the tolerance.
-    Series with fewer than two observations have SSE 0 everywhere and get the midpoint.
+    Same layout as :func:`ses_sse_sorted`. With error ``e_t = x_t - l_{t-1}`` and level
+    ``l_t = l_{t-1} + alpha e_t``, the level's derivatives follow the recursions
+    ``l'_t = (1 - alpha) l'_{t-1} + e_t`` and ``l''_t = (1 - alpha) l''_{t-1} - 2 l'_{t-1}``
+    (both zero at the first observation), so ``SSE' = -2 sum e_t l'_{t-1}`` and
+    ``SSE'' = 2 sum (l'_{t-1}^2 - e_t l''_{t-1})``, all in one pass over time.
     """
-    n_series = x.shape[0]
-    if n_series == 0:
-        return np.empty(0)
+    n_periods, n_series = xt.shape
+    c = 1.0 - alpha
+    level = np.empty(n_series)
+    d1 = np.zeros(n_series)
+    d2 = np.zeros(n_series)
+    slope = np.zeros(n_series)
+    curve = np.zeros(n_series)
+    err = np.empty(n_series)
+    tmp = np.empty(n_series)
+    prev = 0
+    for t in range(n_periods):
+        k = int(bounds[t])
+        if k == 0:
+            continue
+        if k > prev:
+            level[prev:k] = xt[t, prev:k]
+            prev = k
+        if k == n_series:
+            x, lv, e, w, a, cc = xt[t], level, err, tmp, alpha, c
+            g, h, l1, l2 = slope, curve, d1, d2
+        else:
+            x, lv, e, w, a, cc = xt[t, :k], level[:k], err[:k], tmp[:k], alpha[:k], c[:k]
+            g, h, l1, l2 = slope[:k], curve[:k], d1[:k], d2[:k]
+        np.subtract(x, lv, out=e)
+        np.multiply(e, l1, out=w)
+        g += w
+        np.multiply(l1, l1, out=w)
+        h += w
+        np.multiply(e, l2, out=w)
+        h -= w
+        l2 *= cc  # l'' <- c l'' - 2 l'
+        np.add(l1, l1, out=w)
+        l2 -= w
+        l1 *= cc  # l' <- c l' + e
+        l1 += e
+        np.multiply(a, e, out=w)  # l <- l + alpha e
+        lv += w
+    return -2.0 * slope, 2.0 * curve
+
+
+def _sorted_by_start(x: F64) -> tuple[F64, I64, I64]:
+    """Time-major copy of ``x`` with columns sorted by first valid period, the bounds
+    :func:`ses_sse_sorted` needs, and the sort order."""
     start = first_valid(x)
     order = np.argsort(start, kind="stable")
     xt = x[order].T.copy()
     bounds = np.searchsorted(start[order], np.arange(x.shape[1]), side="right").astype(np.int64)
+    return xt, bounds, order
 
+
+def _golden_steps(
+    xt: F64, bounds: I64, lower: float, upper: float, tol: float
+) -> tuple[F64, F64, NDArray[np.bool_]]:
+    """Golden-section search on sorted series until the bracket is narrower than ``tol``
+    or the two interior points tie exactly; returns the brackets (a, b) and the ties."""
+    n_series = xt.shape[1]
     a = np.full(n_series, lower)
     b = np.full(n_series, upper)
     c = b - (b - a) / _GOLDEN
@@ -131,6 +182,7 @@ def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: fl
     fc = ses_sse_sorted(xt, bounds, c)
     fd = ses_sse_sorted(xt, bounds, d)
     active = np.abs(b - a) >= tol
+    tied = np.zeros(n_series, dtype=bool)
     left = np.empty(n_series, dtype=bool)
     right = np.empty(n_series, dtype=bool)
     while active.any():
@@ -138,6 +190,7 @@ def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: fl
         left &= active
         np.less(fd, fc, out=right)
         right &= active
+        tied |= active & ~(left | right)
         active &= left | right  # an exact tie ends the search
         # left: the minimum is in [a, d]: b <- d, d <- c, probe a new c
         # right: the minimum is in [c, b]: a <- c, c <- d, probe a new d
@@ -155,6 +208,78 @@ def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: fl
         np.copyto(d, probe, where=right)
         np.copyto(fd, f_probe, where=right)
         active &= np.abs(b - a) >= tol
-    alpha = np.empty(n_series)
+    return a, b, tied
+
+
+def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: float = 1e-12) -> F64:
+    """SSE-minimising SES alpha per row of ``x`` by golden-section search on [lower, upper].
+
+    The search stops when the bracket is narrower than ``tol`` or the two interior points
+    tie exactly, and returns the bracket's midpoint: the same rule as statsforecast's
+    ``golden_section_ses``, so both take the same path and agree to the tolerance.
+    Series with fewer than two observations have SSE 0 everywhere and get the midpoint.
+    """
+    if x.shape[0] == 0:
+        return np.empty(0)
+    xt, bounds, order = _sorted_by_start(x)
+    a, b, _ = _golden_steps(xt, bounds, lower, upper, tol)
+    alpha = np.empty(x.shape[0])
     alpha[order] = (b + a) / 2.0
     return alpha
+
+
+#: Bracket width at which :func:`optimal_alpha` stops the golden-section search and
+#: switches to Newton steps (10 golden steps on [0.1, 0.3]).
+NEWTON_WIDTH = 3e-3
+
+
+def optimal_alpha(x: F64, lower: float = 0.1, upper: float = 0.3) -> F64:
+    """The alpha a full golden-section search finds (see :func:`golden_section_alpha`),
+    in about half the passes over the data.
+
+    Golden-section steps narrow the bracket to NEWTON_WIDTH, which fixes the local
+    minimum the search converges to; two Newton steps on the SSE's analytic derivatives,
+    kept inside the bracket, then converge quadratically to it (a minimum at an end of
+    [lower, upper] is met by clipping). Where the SSE is not convex at the bracket's
+    midpoint the minimum is taken at the end the slope points to if that end is lower or
+    upper; otherwise (rare) the row gets the full search. Exact ties stop at the
+    midpoint, as in the full search.
+    """
+    n_series = x.shape[0]
+    if n_series == 0:
+        return np.empty(0)
+    xt, bounds, order = _sorted_by_start(x)
+    a, b, tied = _golden_steps(xt, bounds, lower, upper, NEWTON_WIDTH)
+    alpha = (a + b) / 2.0
+    doubtful = np.zeros(n_series, dtype=bool)
+    for _ in range(2):
+        slope, curve = ses_sse_slope_curvature(xt, bounds, alpha)
+        convex = (curve > 0.0) & ~tied
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(convex, slope / np.where(convex, curve, 1.0), 0.0)
+        alpha = np.clip(alpha - step, a, b)
+        # not convex here: the minimum is at the bracket's end the slope points to. At an
+        # end of [lower, upper] that is the answer; inside, the full search decides.
+        downhill = np.where(slope > 0.0, a, b)
+        flat = (slope == 0.0) & (curve == 0.0)
+        concave = ~convex & ~tied & ~flat
+        alpha = np.where(concave, downhill, alpha)
+        at_bound = np.where(slope > 0.0, a == lower, b == upper)
+        doubtful |= concave & ~at_bound
+    # flat in exact arithmetic (e.g. one observation after the first): rounding decides
+    # the full search's path, so only the full search gives its answer
+    doubtful |= flat & ~tied
+    if doubtful.any():
+        rows = np.flatnonzero(doubtful)
+        ra, rb, _ = _golden_steps(
+            np.ascontiguousarray(xt[:, rows]), _bounds_subset(bounds, rows), lower, upper, 1e-12
+        )
+        alpha[rows] = (ra + rb) / 2.0
+    out = np.empty(n_series)
+    out[order] = alpha
+    return out
+
+
+def _bounds_subset(bounds: I64, rows: I64) -> I64:
+    """Bounds for the sorted columns ``rows`` (ascending) of a sorted layout."""
+    return np.searchsorted(rows, bounds, side="left").astype(np.int64)

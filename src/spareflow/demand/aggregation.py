@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from spareflow.demand._ses import F64, I64, first_valid, golden_section_alpha, ses_forecast
+from spareflow.demand._ses import F64, I64, first_valid, optimal_alpha, ses_forecast
 
 _CHUNK = 16384
 
-#: Width of the golden-section bracket at which the search stops. The brackets are nested,
-#: so the alpha found is within ALPHA_TOL/2 of the one a search to 1e-12 (statsforecast's)
-#: finds; that moves a forecast by about 1e-8 relative at most for ordinary series.
-ALPHA_TOL = 1e-8
 
 
 def aggregation_level(y: F64) -> I64:
@@ -56,17 +52,17 @@ def bucket_sums(y: F64, level: int) -> F64:
 
 
 def _chunked_alpha(sums: F64) -> F64:
-    """Golden-section alphas, searched in chunks of rows small enough to stay in cache
-    (the search is bound by memory traffic, not arithmetic). Rows are dealt out in turn
-    so every chunk gets a like mix of long and short series."""
+    """SSE-optimal SES alphas (golden section, then Newton), searched in chunks of rows
+    small enough to stay in cache (the search is bound by memory traffic, not arithmetic).
+    Rows are dealt out in turn so every chunk gets a like mix of long and short series."""
     n = sums.shape[0]
     n_chunks = max(1, -(-n // _CHUNK))
     if n_chunks == 1:
-        return golden_section_alpha(sums, tol=ALPHA_TOL)
+        return optimal_alpha(sums)
     out = np.empty(n)
     for k in range(n_chunks):
         idx = np.arange(k, n, n_chunks)
-        out[idx] = golden_section_alpha(sums[idx], tol=ALPHA_TOL)
+        out[idx] = optimal_alpha(sums[idx])
     return out
 
 
