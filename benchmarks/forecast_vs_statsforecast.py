@@ -175,7 +175,11 @@ def main() -> int:
         ours: list[Run] = []
         ref: list[Run] = []
         for _ in range(max(1, args.repeat)):
+            # each run writes a new file: deleting the previous run's output is not the
+            # tool's work (tens of milliseconds for a large file), so it is done here
+            (work / "statsforecast_out.csv").unlink(missing_ok=True)
             ref.append(measure(cmd_ref, work / "statsforecast.log"))
+            (work / "spareflow_out.csv").unlink(missing_ok=True)
             ours.append(measure(cmd_ours, work / "spareflow.log"))
         diffs = compare(work / "spareflow_out.csv", work / "statsforecast_out.csv")
     finally:

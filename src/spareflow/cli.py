@@ -113,7 +113,7 @@ def classify_cmd(
     try:
         import polars as pl
 
-        from spareflow.data.periods import check_period, demand_matrix
+        from spareflow.data.periods import check_period
         from spareflow.data.write import check_table_path, write_table
         from spareflow.demand.classify import Cutoffs
         from spareflow.plan import classify_matrix, matrix_from_dataset
@@ -132,9 +132,9 @@ def classify_cmd(
             matrix = matrix_from_dataset(ds, p)
             unit_cost = ds["items"]
         else:
-            from spareflow.data.load import load_demand_table
+            from spareflow.data.load import load_demand_matrix
 
-            matrix = demand_matrix(load_demand_table(dataset), p)
+            matrix = load_demand_matrix(dataset, p)
         classes = classify_matrix(matrix, unit_cost, cutoffs)
         if out is not None:
             write_table(classes, out)
@@ -200,10 +200,12 @@ def forecast(
 ) -> None:
     """Forecast demand per series: a long table item_id[, site_id], step, date, method, forecast."""
     try:
-        from spareflow.data.load import load_demand_table
-        from spareflow.data.periods import check_period, demand_matrix
-        from spareflow.data.write import check_table_path, write_table
-        from spareflow.demand.forecast import check_levels, run_forecast
+        import polars as pl
+
+        from spareflow.data.load import load_demand_matrix
+        from spareflow.data.periods import check_period
+        from spareflow.data.write import check_table_path, write_table_parts
+        from spareflow.demand.forecast import check_levels, forecast_blocks
         from spareflow.demand.methods import MethodParams, check_methods
 
         check_table_path(out)
@@ -213,24 +215,29 @@ def forecast(
         if horizon < 1:
             raise ParameterError("--horizon", f"must be at least 1, got {horizon}")
         p = check_period(period)
-        matrix = demand_matrix(load_demand_table(demand), p)  # the raw table is freed here
-        with _progress() as progress:
-            result = run_forecast(
-                matrix,
-                names,
-                horizon,
-                p,
-                params,
-                levels,
-                progress=progress,
-                uncertainty=uncertainty,
-            )
-        write_table(result.table(categorical=True), out)
+        matrix = load_demand_matrix(demand, p)
+        n_series, n_methods = matrix.values.shape[0], 0
+
+        def blocks() -> Iterator[pl.DataFrame]:
+            nonlocal n_methods
+            with _progress() as progress:
+                for result in forecast_blocks(
+                    matrix,
+                    names,
+                    horizon,
+                    params,
+                    levels,
+                    progress=progress,
+                    uncertainty=uncertainty,
+                ):
+                    n_methods = len(result.point)
+                    yield from result.table_parts(categorical=True)
+
+        write_table_parts(blocks(), out)
     except SpareflowError as exc:
         raise _fail(exc) from None
-    n = result.matrix.values.shape[0]
     print(
-        f"wrote {n:,} series x {len(result.point)} methods x {horizon} steps to {out}",
+        f"wrote {n_series:,} series x {n_methods} methods x {horizon} steps to {out}",
         file=sys.stderr,
     )
 

@@ -16,6 +16,7 @@ from spareflow.data.write import (
     check_table_path,
     write_dataset,
     write_table,
+    write_table_parts,
     write_text,
 )
 from spareflow.errors import ParameterError
@@ -216,3 +217,52 @@ def test_write_dataset(tmp_path: Path) -> None:
     with pytest.raises(ParameterError):
         write_dataset(tables, tmp_path / "ds2", "json")
     assert not (tmp_path / "ds2").exists()
+
+
+def larger() -> pl.DataFrame:
+    """Big enough (over 10,000 rows, few dates) for the CSV writer's date fast path."""
+    n = 30_000
+    return pl.DataFrame(
+        {
+            "item_id": [f"P{i % 997}" for i in range(n)],
+            "date": [date(2024, 1, 1) + timedelta(days=31 * (i % 12)) for i in range(n)],
+            "forecast": [i / 7 for i in range(n)],
+        }
+    )
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES[:2])
+def test_write_table_parts_equals_one_write(suffix: str, tmp_path: Path) -> None:
+    frame = larger()
+    whole, parts = tmp_path / f"whole.{suffix}", tmp_path / f"parts.{suffix}"
+    write_table(frame, whole)
+    write_table_parts((frame.slice(k, 7_000) for k in range(0, frame.height, 7_000)), parts)
+    if suffix == "csv":
+        assert parts.read_bytes() == whole.read_bytes()
+        assert read(parts).equals(frame)
+    else:
+        assert pl.read_parquet(parts).equals(pl.read_parquet(whole))
+    assert names(tmp_path) == sorted([whole.name, parts.name])
+
+
+def test_write_table_parts_failure_midway_keeps_previous_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    write_table(small(), target)
+    before = target.read_bytes()
+
+    def parts() -> Iterator[pl.DataFrame]:
+        yield larger()
+        yield larger()
+        raise ParameterError("method", "stopped halfway")
+
+    with pytest.raises(ParameterError, match="stopped halfway"):
+        write_table_parts(parts(), target)
+    assert target.read_bytes() == before
+    assert names(tmp_path) == [target.name]
+
+
+def test_write_table_parts_unwritable_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ParameterError, match="--out"):
+        write_table_parts(iter([small()]), blocker / "out.csv")

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from spareflow.data.periods import DemandMatrix, period_index
 from spareflow.demand.aggregation import imapa
 from spareflow.demand.croston import croston, sba
-from spareflow.demand.forecast import run_forecast
+from spareflow.demand.forecast import forecast_blocks, run_forecast
 from spareflow.demand.methods import AUTO_CANDIDATES, METHODS, MethodParams, point_forecasts
 from spareflow.demand.simple import naive
 from spareflow.demand.tsb import tsb
@@ -280,3 +280,32 @@ def test_table_weekly_dates_and_two_keys() -> None:
     ]
     # moving average, window 12 > 7 observed weeks: (1+1+0+2+0+1+1)/7
     np.testing.assert_allclose(ma.to_numpy(), 6 / 7, rtol=1e-15)
+
+
+@pytest.mark.parametrize("levels", [(), (0.5, 0.9)])
+def test_forecast_blocks_equal_one_run(levels: tuple[float, ...]) -> None:
+    y, _ = _panel()
+    keys = pl.DataFrame({"item_id": [f"P{i}" for i in range(y.shape[0])]})
+    matrix = DemandMatrix(
+        keys=keys, values=y, period="month", first=period_index(date(2023, 1, 1), "month")
+    )
+    methods = ["croston", "sba", "tsb", "adida", "imapa", "ma"]
+    whole = run_forecast(matrix, methods, 4, levels=levels).table()
+    blocks = list(forecast_blocks(matrix, methods, 4, levels=levels, series_per_block=13))
+    assert len(blocks) == -(-y.shape[0] // 13)
+    parts = [part for b in blocks for part in b.table_parts(rows_per_part=50)]
+    assert len(parts) > len(blocks)
+    assert pl.concat(parts).equals(whole)
+    categorical = pl.concat([p for b in blocks for p in b.table_parts(categorical=True)])
+    assert categorical.with_columns(pl.col("item_id").cast(pl.String)).equals(whole)
+
+
+def test_forecast_blocks_with_auto_is_one_block() -> None:
+    y, _ = _panel()
+    keys = pl.DataFrame({"item_id": [f"P{i}" for i in range(y.shape[0])]})
+    matrix = DemandMatrix(
+        keys=keys, values=y, period="month", first=period_index(date(2023, 1, 1), "month")
+    )
+    blocks = list(forecast_blocks(matrix, ["sba", "auto"], 3, series_per_block=10))
+    assert len(blocks) == 1
+    assert blocks[0].table().equals(run_forecast(matrix, ["sba", "auto"], 3).table())

@@ -56,7 +56,7 @@ def _text(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String).str.strip_chars()
 
 
-def _parse_expr(col: Column, dtype: pl.DataType) -> pl.Expr:
+def parse_expr(col: Column, dtype: pl.DataType) -> pl.Expr:
     """Expression turning the raw column into its typed value (null where it fails)."""
     name = col.name
     if col.kind in (Kind.ID, Kind.TEXT):
@@ -113,7 +113,7 @@ def parse_table(raw: pl.DataFrame, table: Table, file: str, log: FaultLog) -> pl
         return raw
     frame = raw.with_row_index("_row", offset=_FIRST_DATA_ROW)
     known = [c for c in table.columns if c.name in present]
-    parsed = frame.with_columns([_parse_expr(c, raw.schema[c.name]).alias(c.name) for c in known])
+    parsed = frame.with_columns([parse_expr(c, raw.schema[c.name]).alias(c.name) for c in known])
     for c in known:
         _check_column(frame, parsed, c, file, log)
     return parsed

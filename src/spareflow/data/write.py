@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from spareflow.errors import ParameterError
@@ -63,17 +66,59 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     return target
 
 
+def write_table_parts(parts: Iterable[pl.DataFrame], path: str | Path) -> Path:
+    """Write consecutive blocks of one table atomically as a single file.
+
+    CSV is written block by block on a writer thread while the caller's iterator makes the
+    next block (computing and writing overlap; at most two blocks wait in memory).
+    Parquet and Excel gather the blocks first. A failure leaves no partial file.
+    """
+    target = check_table_path(path)
+    if target.suffix.lower() != ".csv":
+        return write_table(pl.concat(list(parts)), target)
+    try:
+        with (
+            atomic_path(target) as tmp,
+            tmp.open("wb", buffering=0) as handle,
+            ThreadPoolExecutor(1, thread_name_prefix="spareflow-csv") as writer,
+        ):
+            pending: deque[Future[None]] = deque()
+            for k, part in enumerate(parts):
+                ready = _csv_ready(part)
+                pending.append(writer.submit(ready.write_csv, handle, include_header=k == 0))
+                while len(pending) > 2 or (pending and pending[0].done()):
+                    pending.popleft().result()  # re-raises a failed write here
+            while pending:
+                pending.popleft().result()
+    except OSError as exc:
+        raise ParameterError(
+            "--out", f"{target}: cannot write here ({exc.strerror or exc})"
+        ) from exc
+    return target
+
+
 def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
     """Date columns with few distinct values become categorical text: the same CSV,
     written several times faster (each distinct date is formatted once)."""
     swaps = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Date and frame.height > 10_000:
-            distinct = frame.get_column(name).unique().drop_nulls().sort()
-            if distinct.len() * 100 < frame.height:
-                labels = distinct.cast(pl.String)
-                enum = pl.Enum(labels.to_list())
-                swaps.append(pl.col(name).replace_strict(distinct, labels, return_dtype=enum))
+            column = frame.get_column(name)
+            if column.null_count():
+                continue
+            days = column.to_physical().to_numpy()
+            low = int(days.min())
+            span = int(days.max()) - low + 1
+            if span * 100 > frame.height:
+                continue
+            present = np.zeros(span, dtype=bool)
+            offset = days - low
+            present[offset] = True
+            distinct = np.flatnonzero(present) + low
+            code = np.cumsum(present, dtype=np.uint32) - 1
+            labels = pl.Series(distinct.astype(np.int32)).cast(pl.Date).cast(pl.String)
+            enum = pl.Enum(labels.to_list())
+            swaps.append(pl.Series(name, labels, dtype=enum).gather(code[offset]))
     return frame.with_columns(swaps) if swaps else frame
 
 

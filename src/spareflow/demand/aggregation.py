@@ -23,7 +23,6 @@ from spareflow.demand._ses import F64, I64, first_valid, optimal_alpha, ses_fore
 _CHUNK = 16384
 
 
-
 def aggregation_level(y: F64) -> I64:
     """Rounded mean inter-demand interval per series (0 where a series has no demand).
 

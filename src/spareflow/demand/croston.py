@@ -73,9 +73,12 @@ def _last_value(y: F64) -> F64:
     return np.asarray(y[:, -1], dtype=np.float64)
 
 
-def croston(y: F64, alpha: float = 0.1) -> F64:
-    """Croston's (1972) classic forecast per period, shape (series,)."""
-    ev = smooth_events(y, alpha, alpha)
+def croston(y: F64, alpha: float = 0.1, events: DemandEvents | None = None) -> F64:
+    """Croston's (1972) classic forecast per period, shape (series,).
+
+    ``events``: :func:`smooth_events` of ``y`` with ``alpha``, when already at hand.
+    """
+    ev = events or smooth_events(y, alpha, alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(ev.interval != 0.0, ev.size / ev.interval, ev.size)
     return np.where(ev.count > 0, ratio, _last_value(y))

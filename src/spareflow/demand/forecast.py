@@ -8,7 +8,7 @@ forecast, plus ``variance`` (of demand per period) and, on request, quantile col
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,12 @@ class ForecastResult:
         ``categorical`` keeps key columns categorical (cheaper for large outputs).
         """
         return long_table(self, categorical)
+
+    def table_parts(
+        self, categorical: bool = False, rows_per_part: int = 300_000
+    ) -> Iterator[pl.DataFrame]:
+        """The same table in consecutive blocks (for writing large outputs lean)."""
+        return table_parts(self, categorical, rows_per_part)
 
 
 def check_levels(levels: Sequence[float]) -> tuple[float, ...]:
@@ -128,37 +134,119 @@ def run_forecast(
     return ForecastResult(matrix, horizon, point, var, qs, lv, auto_method, bt)
 
 
-def long_table(result: ForecastResult, categorical: bool = False) -> pl.DataFrame:
-    """Build the long table with numpy repeats: no Python loop per series."""
-    matrix, h = result.matrix, result.horizon
-    methods = list(result.point)
-    n_series, n_methods = matrix.values.shape[0], len(methods)
-    per_series = n_methods * h
-    series_idx = np.repeat(np.arange(n_series), per_series)
-    # Keys, dates and methods repeat: gather small categorical columns (codes, not text).
-    dates = matrix.dates(matrix.n_periods, h)
-    cols: dict[str, pl.Series] = {}
-    keys = matrix.keys.with_columns(pl.all().cast(pl.Categorical))[series_idx]
-    stacked = np.stack([result.point[m] for m in methods], axis=1)  # (series, methods)
-    step_codes = np.tile(np.arange(h, dtype=np.uint32), n_series * n_methods)
-    cols["step"] = pl.Series("step", (step_codes + 1).astype(np.int32))
-    cols["date"] = pl.Series("date", dates, dtype=pl.Date).gather(step_codes)
-    method_codes = np.tile(np.repeat(np.arange(n_methods, dtype=np.uint32), h), n_series)
-    cols["method"] = pl.Series("method", methods, dtype=pl.Enum(methods)).gather(method_codes)
-    cols["forecast"] = pl.Series("forecast", np.repeat(stacked.ravel(), h))
-    if result.variance:
-        var = np.stack([result.variance[m] for m in methods], axis=1)
-        cols["variance"] = pl.Series("variance", np.repeat(var.ravel(), h))
-    for q, level in enumerate(result.levels):
-        qv = np.stack([result.quantiles[m][:, q] for m in methods], axis=1)
-        name = quantile_column(level)
-        cols[name] = pl.Series(name, np.repeat(qv.ravel(), h))
-    out = keys.with_columns(list(cols.values()))
-    if not categorical:
-        out = out.with_columns([pl.col(k).cast(pl.String) for k in matrix.keys.columns])
-    if result.auto_method is not None:
-        chosen = pl.Series("auto_method", np.asarray(result.auto_method, dtype=str)[series_idx])
-        out = out.with_columns(
-            pl.when(pl.col("method") == "auto").then(chosen).otherwise(None).alias("auto_method")
+def forecast_blocks(
+    matrix: DemandMatrix,
+    methods: Sequence[str] = INTERMITTENT,
+    horizon: int = 12,
+    params: MethodParams = MethodParams(),
+    levels: Sequence[float] = (),
+    series_per_block: int = 16_384,
+    progress: Progress | None = None,
+    uncertainty: bool = False,
+) -> Iterator[ForecastResult]:
+    """Forecasts for consecutive blocks of series, computed one block at a time.
+
+    Every method but ``auto`` forecasts each series on its own history, so the blocks
+    together equal one :func:`run_forecast`; a caller can write block k while block k+1
+    is computed, and memory stays bounded. With ``auto`` (which pools the backtest over
+    all series) there is a single block.
+    """
+    names = check_methods(methods)
+    n_series = matrix.values.shape[0]
+    if "auto" in names or n_series <= series_per_block:
+        yield run_forecast(
+            matrix,
+            names,
+            horizon,
+            matrix.period,
+            params,
+            levels,
+            progress=progress,
+            uncertainty=uncertainty,
         )
-    return out
+        return
+    for start in range(0, n_series, series_per_block):
+        stop = min(start + series_per_block, n_series)
+        if progress:
+            progress("forecast", start, n_series)
+        block = DemandMatrix(
+            keys=matrix.keys.slice(start, stop - start),
+            values=matrix.values[start:stop],
+            period=matrix.period,
+            first=matrix.first,
+        )
+        yield run_forecast(
+            block, names, horizon, matrix.period, params, levels, uncertainty=uncertainty
+        )
+    if progress:
+        progress("forecast", n_series, n_series)
+
+
+def long_table(
+    result: ForecastResult, categorical: bool = False, series: slice = slice(None)
+) -> pl.DataFrame:
+    """Build the long table (for the block ``series`` of series) with numpy repeats and
+    gathers of small categorical columns: no Python loop per series."""
+    return _TableBuilder(result, categorical).block(series)
+
+
+class _TableBuilder:
+    """What every block of the long table shares: keys, dates and methods, each built
+    once as a small column that blocks gather from."""
+
+    def __init__(self, result: ForecastResult, categorical: bool) -> None:
+        self.result = result
+        matrix = result.matrix
+        self.key_names = matrix.keys.columns
+        self.keys = matrix.keys.with_columns(pl.all().cast(pl.Categorical))
+        self.categorical = categorical
+        self.methods = list(result.point)
+        self.method_values = pl.Series("method", self.methods, dtype=pl.Enum(self.methods))
+        dates = matrix.dates(matrix.n_periods, result.horizon)
+        self.date_values = pl.Series("date", dates, dtype=pl.Date)
+
+    def block(self, series: slice) -> pl.DataFrame:
+        result, h, methods = self.result, self.result.horizon, self.methods
+        start, stop, _ = series.indices(result.matrix.values.shape[0])
+        n_series, n_methods = max(stop - start, 0), len(methods)
+        series_idx = np.repeat(np.arange(start, stop, dtype=np.uint32), n_methods * h)
+        keys = self.keys[series_idx]
+        if not self.categorical:
+            keys = keys.with_columns([pl.col(k).cast(pl.String) for k in self.key_names])
+        cols: dict[str, pl.Series] = {k: keys.get_column(k) for k in self.key_names}
+        step_codes = np.tile(np.arange(h, dtype=np.uint32), n_series * n_methods)
+        cols["step"] = pl.Series("step", (step_codes + 1).astype(np.int32))
+        cols["date"] = self.date_values.gather(step_codes)
+        del step_codes
+        method_codes = np.tile(np.repeat(np.arange(n_methods, dtype=np.uint32), h), n_series)
+        cols["method"] = self.method_values.gather(method_codes)
+        del method_codes
+
+        def per_row(name: str, by_method: list[F64]) -> pl.Series:
+            block = np.stack([v[start:stop] for v in by_method], axis=1)  # (series, methods)
+            return pl.Series(name, np.repeat(block.ravel(), h))
+
+        cols["forecast"] = per_row("forecast", [result.point[m] for m in methods])
+        if result.variance:
+            cols["variance"] = per_row("variance", [result.variance[m] for m in methods])
+        for q, level in enumerate(result.levels):
+            name = quantile_column(level)
+            cols[name] = per_row(name, [result.quantiles[m][:, q] for m in methods])
+        if result.auto_method is not None:
+            chosen = pl.Series(np.asarray(result.auto_method, dtype=str)[series_idx])
+            is_auto = pl.Series(np.tile(np.repeat(np.asarray(methods) == "auto", h), n_series))
+            cols["auto_method"] = chosen.zip_with(is_auto, pl.Series([None], dtype=pl.String))
+        return pl.DataFrame(cols)
+
+
+def table_parts(
+    result: ForecastResult, categorical: bool = False, rows_per_part: int = 300_000
+) -> Iterator[pl.DataFrame]:
+    """The long table in consecutive blocks of about ``rows_per_part`` rows, so a large
+    forecast can be written without holding the whole table in memory."""
+    n_series = result.matrix.values.shape[0]
+    rows_per_series = max(len(result.point) * result.horizon, 1)
+    step = max(rows_per_part // rows_per_series, 1)
+    builder = _TableBuilder(result, categorical)
+    for start in range(0, max(n_series, 1), step):
+        yield builder.block(slice(start, start + step))

@@ -15,7 +15,7 @@ import numpy as np
 
 from spareflow.demand._ses import F64
 from spareflow.demand.aggregation import adida, adida_imapa, imapa
-from spareflow.demand.croston import croston, sba
+from spareflow.demand.croston import croston, sba, smooth_events
 from spareflow.demand.simple import moving_average, naive, ses
 from spareflow.demand.tsb import tsb
 from spareflow.errors import ParameterError
@@ -94,9 +94,14 @@ def point_forecasts(y: F64, methods: Sequence[str], params: MethodParams) -> dic
     wanted = set(methods) | (set(COMBO) if "combo" in methods else set())
     if "adida" in wanted and "imapa" in wanted:
         out["adida"], out["imapa"] = adida_imapa(y)
-    if "croston" in wanted and "sba" in wanted:
-        out["croston"] = croston(y, params.alpha_d)
-        out["sba"] = out["croston"] * 0.95  # SBA is Croston times 0.95: one pass for both
+    if "croston" in wanted or "sba" in wanted:
+        # one smoothing pass serves Croston, SBA (Croston x 0.95) and TSB's sizes
+        events = smooth_events(y, params.alpha_d, params.alpha_d)
+        out["croston"] = croston(y, params.alpha_d, events)
+        if "sba" in wanted:
+            out["sba"] = out["croston"] * 0.95
+        if "tsb" in wanted:
+            out["tsb"] = tsb(y, params.alpha_d, params.alpha_p, events)
     for m in [*COMBO, *methods]:
         if m in wanted and m not in out:
             out[m] = _combo(out) if m == "combo" else METHODS[m](y, params)

@@ -12,12 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 from spareflow.demand._ses import F64, ses_forecast
-from spareflow.demand.croston import smooth_events
+from spareflow.demand.croston import DemandEvents, smooth_events
 
 
-def tsb(y: F64, alpha_d: float = 0.1, alpha_p: float = 0.1) -> F64:
-    """TSB forecast per period, shape (series,); ``alpha_d`` sizes, ``alpha_p`` probability."""
+def tsb(
+    y: F64, alpha_d: float = 0.1, alpha_p: float = 0.1, events: DemandEvents | None = None
+) -> F64:
+    """TSB forecast per period, shape (series,); ``alpha_d`` sizes, ``alpha_p`` probability.
+
+    ``events``: Croston's smoothing of ``y`` with alpha ``alpha_d``, when already at hand
+    (its smoothed size is TSB's size).
+    """
     occurred = np.where(np.isnan(y), np.nan, (y != 0).astype(np.float64))
     probability = ses_forecast(occurred, alpha_p)
-    size = smooth_events(y, alpha_d, alpha_d).size
+    size = (events or smooth_events(y, alpha_d, alpha_d)).size
     return np.where(np.nan_to_num(y).any(axis=1), probability * size, 0.0)
