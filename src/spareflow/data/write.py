@@ -21,6 +21,10 @@ from spareflow.errors import ParameterError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 
+#: Rows of a table written in parts that may wait for the writer thread (a few tens of
+#: MB): enough for the caller to compute the next block while the last ones are written.
+MAX_WAITING_ROWS = 2_000_000
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -70,7 +74,7 @@ def write_table_parts(parts: Iterable[pl.DataFrame], path: str | Path) -> Path:
     """Write consecutive blocks of one table atomically as a single file.
 
     CSV is written block by block on a writer thread while the caller's iterator makes the
-    next block (computing and writing overlap; at most two blocks wait in memory).
+    next block (computing and writing overlap; at most MAX_WAITING_ROWS rows wait).
     Parquet and Excel gather the blocks first. A failure leaves no partial file.
     """
     target = check_table_path(path)
@@ -82,14 +86,19 @@ def write_table_parts(parts: Iterable[pl.DataFrame], path: str | Path) -> Path:
             tmp.open("wb", buffering=0) as handle,
             ThreadPoolExecutor(1, thread_name_prefix="spareflow-csv") as writer,
         ):
-            pending: deque[Future[None]] = deque()
+            pending: deque[tuple[Future[None], int]] = deque()
+            waiting_rows = 0
             for k, part in enumerate(parts):
                 ready = _csv_ready(part)
-                pending.append(writer.submit(ready.write_csv, handle, include_header=k == 0))
-                while len(pending) > 2 or (pending and pending[0].done()):
-                    pending.popleft().result()  # re-raises a failed write here
-            while pending:
-                pending.popleft().result()
+                job = writer.submit(ready.write_csv, handle, include_header=k == 0)
+                pending.append((job, ready.height))
+                waiting_rows += ready.height
+                while pending and (waiting_rows > MAX_WAITING_ROWS or pending[0][0].done()):
+                    done, rows = pending.popleft()
+                    done.result()  # re-raises a failed write here
+                    waiting_rows -= rows
+            for job, _ in pending:
+                job.result()
     except OSError as exc:
         raise ParameterError(
             "--out", f"{target}: cannot write here ({exc.strerror or exc})"
