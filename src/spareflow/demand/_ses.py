@@ -211,6 +211,42 @@ def _golden_steps(
     return a, b, tied
 
 
+def _golden_bracket(
+    xt: F64, bounds: I64, lower: float, upper: float, width: float
+) -> tuple[F64, F64, NDArray[np.bool_], F64]:
+    """The first golden-section steps, lean: every row steps together until the bracket
+    is narrower than ``width`` (a fixed count), so no per-row stopping mask is kept.
+    Returns the brackets (a, b), the rows whose interior points tied exactly and, for
+    those, the midpoint of their bracket at the tie (where the full search stops)."""
+    n_series = xt.shape[1]
+    a = np.full(n_series, lower)
+    b = np.full(n_series, upper)
+    c = b - (b - a) / _GOLDEN
+    d = a + (b - a) / _GOLDEN
+    fc = ses_sse_sorted(xt, bounds, c)
+    fd = ses_sse_sorted(xt, bounds, d)
+    tied = np.zeros(n_series, dtype=bool)
+    tie_mid = np.zeros(n_series)
+    left = np.empty(n_series, dtype=bool)
+    steps = int(np.ceil(np.log((upper - lower) / width) / np.log(_GOLDEN)))
+    for _ in range(max(steps, 0)):
+        np.less(fc, fd, out=left)
+        even = fc == fd
+        if even.any():  # rare: the full search stops here; later steps are ignored
+            new = even & ~tied
+            tie_mid[new] = (a[new] + b[new]) / 2.0
+            tied |= new
+        # left: the minimum is in [a, d]; else in [c, b]
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        shift = (b - a) / _GOLDEN
+        probe = np.where(left, b - shift, a + shift)
+        f_probe = ses_sse_sorted(xt, bounds, probe)
+        c, d = np.where(left, probe, d), np.where(left, c, probe)
+        fc, fd = np.where(left, f_probe, fd), np.where(left, fc, f_probe)
+    return a, b, tied, tie_mid
+
+
 def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: float = 1e-12) -> F64:
     """SSE-minimising SES alpha per row of ``x`` by golden-section search on [lower, upper].
 
@@ -249,7 +285,8 @@ def optimal_alpha(x: F64, lower: float = 0.1, upper: float = 0.3) -> F64:
     if n_series == 0:
         return np.empty(0)
     xt, bounds, order = _sorted_by_start(x)
-    a, b, tied = _golden_steps(xt, bounds, lower, upper, NEWTON_WIDTH)
+    a, b, tied, tie_mid = _golden_bracket(xt, bounds, lower, upper, NEWTON_WIDTH)
+    a[tied] = b[tied] = tie_mid[tied]  # a tie ends the search at that midpoint
     alpha = (a + b) / 2.0
     doubtful = np.zeros(n_series, dtype=bool)
     for _ in range(2):
