@@ -7,6 +7,7 @@ import stat
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -138,9 +139,13 @@ def test_failure_midway_keeps_previous_file(
     before = target.read_bytes()
     written: list[Path] = []
 
-    def half_then_fail(self: pl.DataFrame, file: Path, *args: object, **kwargs: object) -> None:
-        Path(file).write_bytes(b"half a file")
-        written.append(Path(file))
+    def half_then_fail(self: pl.DataFrame, file: Any, *args: object, **kwargs: object) -> None:
+        if hasattr(file, "write"):  # CSV goes through an open handle
+            file.write(b"half a file")
+            written.append(Path(file.name))
+        else:
+            Path(file).write_bytes(b"half a file")
+            written.append(Path(file))
         raise OSError("disk full")
 
     monkeypatch.setattr(pl.DataFrame, method, half_then_fail)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -43,6 +44,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+def _open_new(tmp: Path) -> BinaryIO:
+    """Open the (new, empty) temporary file for writing without truncating it: on ext4 a
+    truncating open makes close() flush the whole file to disk (auto_da_alloc), which
+    costs tens of milliseconds per 100 MB and is not needed before the rename."""
+    return tmp.open("r+b", buffering=0)
+
+
 def check_table_path(path: str | Path, option: str = "--out") -> Path:
     """Validate an output table path's suffix before any work is done."""
     p = Path(path)
@@ -58,7 +66,8 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     try:
         with atomic_path(target) as tmp:
             if suffix == ".csv":
-                _csv_ready(frame).write_csv(tmp)
+                with _open_new(tmp) as handle:
+                    _csv_ready(frame).write_csv(handle)
             elif suffix == ".parquet":
                 frame.write_parquet(tmp)
             else:
@@ -83,7 +92,7 @@ def write_table_parts(parts: Iterable[pl.DataFrame], path: str | Path) -> Path:
     try:
         with (
             atomic_path(target) as tmp,
-            tmp.open("wb", buffering=0) as handle,
+            _open_new(tmp) as handle,
             ThreadPoolExecutor(1, thread_name_prefix="spareflow-csv") as writer,
         ):
             pending: deque[tuple[Future[None], int]] = deque()
