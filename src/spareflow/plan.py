@@ -15,6 +15,7 @@ import polars as pl
 
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix
+from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP
 from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
 from spareflow.demand.classify import Cutoffs, abc_class, classify
 from spareflow.demand.forecast import ForecastResult, run_forecast
@@ -132,13 +133,15 @@ def demand_plan(
     methods: Sequence[str] = ("auto", *AUTO_CANDIDATES),
     params: MethodParams = MethodParams(),
     levels: Sequence[float] = DEFAULT_LEVELS,
-    origins: int = 3,
+    origins: int = AUTO_ORIGINS,
     progress: Progress | None = None,
+    step: int = AUTO_STEP,
 ) -> DemandPlan:
     """Classify, backtest (with quantile calibration) and forecast every series.
 
-    One backtest serves both the accuracy report and ``auto``: with ``auto`` among the
-    methods it also scores every ``auto`` candidate.
+    One backtest (``origins`` rolling origins ``step`` periods apart) serves both the
+    accuracy report and ``auto``: with ``auto`` among the methods it also scores every
+    ``auto`` candidate.
     """
     classes = classify_matrix(matrix, unit_cost)
     names = check_methods(methods)
@@ -150,12 +153,22 @@ def demand_plan(
         scored,
         backtest_horizon(matrix.n_periods, horizon),
         origins=origins,
+        step=step,
         params=params,
         levels=levels,
         progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
     )
     fc = run_forecast(
-        matrix, names, horizon, matrix.period, params, levels, origins, progress, scored=bt
+        matrix,
+        names,
+        horizon,
+        matrix.period,
+        params,
+        levels,
+        origins,
+        progress,
+        scored=bt,
+        step=step,
     )
     return DemandPlan(classes=classes, forecast=fc, backtest=bt)
 

@@ -12,9 +12,8 @@ from numpy.typing import NDArray
 from statsforecast.models import _croston_classic, _tsb
 
 from spareflow.data.periods import demand_matrix
-from spareflow.demand.auto import choose, pick
-from spareflow.demand.backtest import backtest, rolling_origins
-from spareflow.demand.classify import classify
+from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, AutoChoice, choose, combine, pick
+from spareflow.demand.backtest import BacktestResult, backtest, rolling_origins
 from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams, point_forecasts
 from spareflow.demand.metrics import naive_scale, rmsse
 from spareflow.demand.uncertainty import demand_shape, quantiles
@@ -256,10 +255,9 @@ def _real_matrix(name: str, period: str) -> F64:
 def _out_of_sample_rmsse(name: str, period: str, horizon: int) -> dict[str, float]:
     y = _real_matrix(name, period)
     train, test = y[:, :-horizon], y[:, -horizon:]
-    bt = backtest(train, AUTO_CANDIDATES, horizon, origins=3)
-    chosen = choose(bt, classify(train).demand_class)  # the defaults
+    bt = backtest(train, AUTO_CANDIDATES, horizon, origins=AUTO_ORIGINS, step=AUTO_STEP)
     forecasts = point_forecasts(train, AUTO_CANDIDATES, MethodParams())
-    forecasts["auto"] = pick(forecasts, chosen.method)
+    forecasts["auto"] = combine(forecasts, choose(bt))
     scale = naive_scale(train)
     keep = np.isfinite(scale) & (np.nan_to_num(train) > 0).any(axis=1)
     assert keep.sum() > 500
@@ -273,20 +271,7 @@ def _out_of_sample_rmsse(name: str, period: str, horizon: int) -> dict[str, floa
 @pytest.mark.parametrize(
     ("name", "period", "horizon"),
     [
-        pytest.param(
-            "oil",
-            "month",
-            12,
-            id="oil-monthly-H12",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "open (issue 3): on oil, auto's out-of-sample mean RMSSE is still "
-                    "above IMAPA alone (0.7106684 vs 0.7106666 with margin 0.25, "
-                    "by_class False)"
-                ),
-            ),
-        ),
+        pytest.param("oil", "month", 12, id="oil-monthly-H12"),
         pytest.param("man", "week", 26, id="man-weekly-H26"),
     ],
 )
@@ -299,3 +284,55 @@ def test_auto_beats_every_single_candidate_out_of_sample(
         f"{name}: auto {score['auto']:.7f} > {best} {score[best]:.7f}; all: "
         + ", ".join(f"{m} {v:.7f}" for m, v in sorted(score.items(), key=lambda kv: kv[1]))
     )
+
+
+# --------------------------------------------------------------------------- choose, combine
+
+
+def _bt(mse: list[list[float]], rmsse_scale: float = 1.0) -> BacktestResult:
+    arr = np.asarray(mse, dtype=np.float64)
+    n, k = arr.shape
+    zeros = np.zeros_like(arr)
+    return BacktestResult(
+        methods=("sba", "tsb", "imapa")[:k],
+        origins=(10,),
+        horizon=1,
+        mae=zeros,
+        mse=arr,
+        bias=zeros,
+        scale=np.full(n, rmsse_scale),
+    )
+
+
+def test_choose_weights_the_best_two_inverse_to_mse() -> None:
+    bt = _bt(
+        [
+            [4.0, 1.0, 3.0],  # tsb then imapa: weights 3/4 and 1/4
+            [0.0, 2.0, 5.0],  # a perfect fit takes all the weight
+            [0.0, 0.0, 1.0],  # two perfect fits share
+            [NAN, NAN, NAN],  # unscored: the pooled best alone
+            [2.0, NAN, NAN],  # one scored method: alone
+        ]
+    )
+    c = choose(bt)
+    assert c.first.tolist() == ["tsb", "sba", "sba", c.fallback, "sba"]
+    assert c.second.tolist() == ["imapa", "sba", "tsb", c.fallback, "sba"]
+    np.testing.assert_allclose(c.weight, [0.75, 1.0, 0.5, 1.0, 1.0])
+    assert c.method.tolist() == ["tsb+imapa", "sba", "sba+tsb", c.fallback, "sba"]
+    # pooled over the series where every method is scored: sba (2.0 + 0 + 0) / 3 is best
+    assert c.fallback == "sba"
+    forecasts = {
+        "sba": np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+        "tsb": np.array([10.0, 20.0, 30.0, 40.0, 50.0]),
+        "imapa": np.array([100.0, 200.0, 300.0, 400.0, 500.0]),
+    }
+    np.testing.assert_allclose(
+        combine(forecasts, c), [0.75 * 10 + 0.25 * 100, 2.0, 0.5 * 3 + 0.5 * 30, 4.0, 5.0]
+    )
+
+
+def test_auto_choice_is_a_dataclass_of_arrays() -> None:
+    c = choose(_bt([[1.0, 2.0, 3.0]]))
+    assert isinstance(c, AutoChoice)
+    assert c.method.dtype.kind == "U"
+    assert pick({"sba": np.array([7.0])}, c.first).tolist() == [7.0]

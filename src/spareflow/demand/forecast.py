@@ -16,9 +16,8 @@ import polars as pl
 
 from spareflow.data.periods import DemandMatrix, check_period, demand_matrix
 from spareflow.demand._ses import F64
-from spareflow.demand.auto import choose, pick
+from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, choose, combine
 from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
-from spareflow.demand.classify import classify
 from spareflow.demand.methods import (
     AUTO_CANDIDATES,
     INTERMITTENT,
@@ -82,17 +81,18 @@ def run_forecast(
     period: str = "month",
     params: MethodParams = MethodParams(),
     levels: Sequence[float] = (),
-    origins: int = 3,
+    origins: int = AUTO_ORIGINS,
     progress: Progress | None = None,
     uncertainty: bool = False,
     scored: BacktestResult | None = None,
+    step: int = AUTO_STEP,
 ) -> ForecastResult:
     """Forecast every series with every method; ``auto`` runs a backtest to choose.
 
     With ``uncertainty`` (implied by quantile ``levels``) each forecast also carries the
-    variance of demand per period, and the quantiles at ``levels``. ``scored``: a backtest
-    already run on the same series that scores every ``auto`` candidate; ``auto`` then
-    chooses from it instead of backtesting again.
+    variance of demand per period, and the quantiles at ``levels``. ``auto`` backtests its
+    candidates from ``origins`` rolling origins ``step`` periods apart; ``scored``: a
+    backtest already run on the same series that scores every candidate, used instead.
     """
     names = check_methods(methods)
     if horizon < 1:
@@ -116,11 +116,13 @@ def run_forecast(
                 AUTO_CANDIDATES,
                 backtest_horizon(y.shape[1], horizon),
                 origins=origins,
+                step=step,
                 params=params,
                 progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
             )
-        auto_method = choose(bt, classify(y).demand_class).method
-        point["auto"] = pick(point, auto_method)
+        choice = choose(bt)
+        auto_method = choice.method
+        point["auto"] = combine(point, choice)
     point = {m: point[m] for m in names}
     var: dict[str, F64] = {}
     qs: dict[str, F64] = {}
