@@ -31,7 +31,8 @@ test: $(FULL)
 	$(PY) -m pytest
 
 bench: $(FULL)
-	$(PY) benchmarks/forecast_vs_statsforecast.py
+	$(PY) benchmarks/forecast_vs_statsforecast.py --repeat 3
+	$(PY) benchmarks/auto_on_real_data.py
 
 lint: $(FULL)
 	$(VENV)/bin/ruff check src tests benchmarks

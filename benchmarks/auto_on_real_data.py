@@ -48,8 +48,8 @@ def main() -> int:
     for name, period, horizon, origins in CASES:
         path = args.data / f"{name}.csv"
         if not path.exists():
-            print(f"missing {path}", file=sys.stderr)
-            return 1
+            print(f"skipped: real data not found at {path} (pass --data)", file=sys.stderr)
+            return 0
         y = demand_matrix(pl.read_csv(path, schema=schema), period).values
         for origin in origins:
             train, test = y[:, :origin], y[:, origin : origin + horizon]

@@ -260,3 +260,8 @@ def test_invalid_cutoffs_raise_parameter_error(kwargs: dict[str, object], name: 
     with pytest.raises(ParameterError) as info:
         Cutoffs(**kwargs)  # type: ignore[arg-type]
     assert info.value.name == name
+
+
+def test_abc_without_any_usage_value_is_all_c() -> None:
+    assert abc_class(np.zeros(3)).tolist() == ["C", "C", "C"]
+    assert abc_class(np.array([0.0, 4.0, 0.0])).tolist() == ["C", "A", "C"]

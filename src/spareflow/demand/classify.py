@@ -103,7 +103,8 @@ def abc_class(annual_value: F64, cutoffs: Sequence[float] = (0.80, 0.95)) -> NDA
     """A, B or C by cumulative share of annual usage value, largest first.
 
     A series is A while the cumulative share *before* it is below the A cut-off, so the
-    top series is always A and ties at a boundary fall to the better class.
+    top series is always A and ties at a boundary fall to the better class. With no usage
+    value at all there is nothing to rank: every series is C.
     """
     value = np.nan_to_num(np.asarray(annual_value, dtype=np.float64))
     order = np.argsort(-value, kind="stable")
