@@ -271,3 +271,18 @@ def test_write_table_parts_unwritable_directory(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ParameterError, match="--out"):
         write_table_parts(iter([small()]), blocker / "out.csv")
+
+
+def test_write_table_parts_writer_failure_is_reported_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.csv"
+
+    def disk_full(self: pl.DataFrame, file: Any, *args: object, **kwargs: object) -> None:
+        file.write(b"half a part")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", disk_full)
+    with pytest.raises(ParameterError, match="No space left"):
+        write_table_parts(iter([larger(), larger(), larger()]), target)
+    assert names(tmp_path) == []
