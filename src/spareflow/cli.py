@@ -250,6 +250,46 @@ def forecast(
 
 
 @app.command()
+def plan(
+    dataset: Annotated[Path, typer.Argument(help="Planning dataset folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the plan, summary and report.")],
+    target: Annotated[
+        float, typer.Option(help="Default target fill rate (targets table rows win).")
+    ] = 0.95,
+    budget: Annotated[
+        float | None, typer.Option(help="Total inventory investment allowed (currency).")
+    ] = None,
+    period: Annotated[str, typer.Option(help="Demand period: day, week or month.")] = "month",
+    horizon: Annotated[int, typer.Option(help="Forecast periods.")] = 12,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write plan.csv.")] = False,
+    engine: Annotated[str, typer.Option(help="local (dask: not in this version).")] = "local",
+) -> None:
+    """Plan stock for every item-site: policies for the targets, the orders to place now."""
+    try:
+        from spareflow.data.load import load_dataset
+        from spareflow.data.periods import check_period
+        from spareflow.job import run_plan
+        from spareflow.plan.stock import PlanParams
+
+        _started()
+
+        if engine != "local":
+            raise ParameterError(
+                "--engine", f"only 'local' is available in this version, got {engine!r}"
+            )
+        params = PlanParams(
+            target=target, budget=budget, period=check_period(period), horizon=horizon
+        )
+        ds = load_dataset(dataset)
+        with _progress() as progress:
+            _, paths = run_plan(ds, out, params, csv=csv, progress=progress)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    for label, path in paths.items():
+        print(f"{label:>9}: {path}")
+
+
+@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the dataset, forecast, summary and report.")

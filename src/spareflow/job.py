@@ -1,11 +1,10 @@
-"""The main job: generate a dataset, load it back, classify, backtest, forecast, report.
+"""The main jobs: plan a dataset; the demo (generate a dataset, load it back, plan it).
 
 Everything is computed before anything is written; each output is written atomically.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,11 @@ import numpy as np
 import polars as pl
 
 from spareflow.data.demo import generate_dataset
-from spareflow.data.load import load_dataset
-from spareflow.data.write import write_dataset, write_table, write_text
-from spareflow.demand.methods import AUTO_CANDIDATES
-from spareflow.plan import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
+from spareflow.data.load import Dataset, load_dataset
+from spareflow.data.write import write_dataset, write_table
+from spareflow.plan import DemandPlan
+from spareflow.plan.outputs import stock_summary, write_plan
+from spareflow.plan.stock import PlanParams, StockPlan, stock_plan
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,6 +65,30 @@ def summarise(plan: DemandPlan, carried_over: int) -> dict[str, Any]:
     return summary
 
 
+def run_plan(
+    dataset: Dataset,
+    out: str | Path,
+    params: PlanParams = PlanParams(),
+    csv: bool = False,
+    progress: Progress | None = None,
+) -> tuple[StockPlan, dict[str, Path]]:
+    """The stock plan of ``dataset`` into folder ``out``: plan table, ERP reorder rules,
+    summary.json and report.html. Everything is computed before anything is written."""
+    plan = stock_plan(dataset, params, progress=progress)
+    summary = {**summarise(plan.demand, len(dataset.carried_over)), **stock_summary(plan)}
+    from spareflow.report.html import demand_report  # plotly only when a report is made
+    from spareflow.report.plan import plan_sections
+
+    y = plan.demand.forecast.matrix.values
+    recent = (
+        np.nansum(y[:, -12:], axis=1) if plan.demand.forecast.matrix.period == "month" else None
+    )
+    sections = plan_sections(plan, summary, plan.extras.get("_curve"), recent)  # type: ignore[arg-type]
+    page = demand_report(plan.demand, summary, title="spareflow plan", before=sections)
+    paths = write_plan(plan, Path(out), summary, csv=csv, report=page)
+    return plan, paths
+
+
 def run_demo(
     out: str | Path,
     items: int = 2000,
@@ -73,35 +97,26 @@ def run_demo(
     horizon: int = 12,
     progress: Progress | None = None,
 ) -> dict[str, Path]:
-    """Run the main job into folder ``out``; returns the paths written, by label."""
+    """The main job into folder ``out``: generate the demo dataset, plan it (classes,
+    forecasts, policies, simulation) and write everything; returns the paths written."""
     root = Path(out)
     tables = generate_dataset(items=items, sites=sites, seed=seed)
     dataset_dir = root / "dataset"
     write_dataset(tables, dataset_dir, "csv")
     dataset = load_dataset(dataset_dir)
-    matrix = matrix_from_dataset(dataset, "month")
-    plan = demand_plan(
-        matrix,
-        unit_cost=dataset["items"],
-        horizon=horizon,
-        methods=("auto", *AUTO_CANDIDATES),
-        levels=DEFAULT_LEVELS,
-        progress=progress,
-    )
-    summary = summarise(plan, len(dataset.carried_over))
-    from spareflow.report.html import demand_report  # plotly only when a report is made
-
-    page = demand_report(plan, summary)
-    forecast = plan.forecast.table().join(
-        plan.classes.select("item_id", "site_id", "demand_class", "abc", "xyz"),
+    plan, written = run_plan(dataset, root, PlanParams(horizon=horizon), progress=progress)
+    demand = plan.demand
+    forecast = demand.forecast.table().join(
+        demand.classes.select("item_id", "site_id", "demand_class", "abc", "xyz"),
         on=["item_id", "site_id"],
         how="left",
     )
     paths = {
         "dataset": dataset_dir,
         "forecast": write_table(forecast, root / "forecast.parquet"),
-        "classes": write_table(plan.classes, root / "classes.csv"),
-        "summary": write_text(json.dumps(summary, indent=2, default=str), root / "summary.json"),
-        "report": write_text(page, root / "report.html"),
+        "classes": write_table(demand.classes, root / "classes.csv"),
+        **written,
     }
+    report = paths.pop("report")
+    paths["report"] = report  # the last line printed names the report
     return paths

@@ -129,6 +129,11 @@ def _example_charts(plan: DemandPlan, methods: list[str]) -> list[go.Figure]:
     return figs
 
 
+def table_html(rows: list[dict[str, Any]]) -> str:
+    """A plain HTML table of ``rows`` (dicts with the same keys)."""
+    return _table(rows)
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
@@ -149,9 +154,13 @@ def _fmt(v: Any) -> str:
 
 
 def demand_report(
-    plan: DemandPlan, summary: dict[str, Any], title: str = "spareflow demand report"
+    plan: DemandPlan,
+    summary: dict[str, Any],
+    title: str = "spareflow demand report",
+    before: str = "",
 ) -> str:
-    """The HTML page as a string."""
+    """The HTML page as a string; ``before``: HTML placed ahead of the demand sections
+    (the stock plan's, which then loads plotly.js itself)."""
     accuracy = plan.accuracy()
     figs = [
         _adi_cv2_chart(plan.classes),
@@ -160,7 +169,9 @@ def demand_report(
         *_example_charts(plan, ["auto", "sba", "tsb", "imapa"]),
     ]
     parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(k == 0), config={"displaylogo": False})
+        fig.to_html(
+            full_html=False, include_plotlyjs=(k == 0 and not before), config={"displaylogo": False}
+        )
         for k, fig in enumerate(figs)
     ]
     overall = accuracy.filter(pl.col("demand_class") == "all").sort("rmsse").to_dicts()
@@ -180,6 +191,8 @@ th {{ background: #f4f4f4; }}
 .grid {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
+{before}
+<h2>Demand</h2>
 <p>Every item-site classified, backtested from rolling origins and forecast. RMSSE scales
 errors by each series' naive one-step error (1.0 = as good as the naive forecast in-sample).</p>
 <div class="grid">{_table(facts)}{_table(classes)}</div>

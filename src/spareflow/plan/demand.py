@@ -171,6 +171,3 @@ def demand_plan(
         step=step,
     )
     return DemandPlan(classes=classes, forecast=fc, backtest=bt)
-
-
-__all__ = ["DemandPlan", "classify_matrix", "demand_plan", "matrix_from_dataset"]

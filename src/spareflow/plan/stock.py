@@ -1,0 +1,286 @@
+"""The stock plan: per item-site, the policy that meets its service target at least stock,
+its expected service, the stock position and the order to place now.
+
+Demand comes from the demand plan (``auto`` forecast and its variance per period),
+converted to days: mean / days per period and variance / days per period (the periods'
+demands independent). Facts per item-site come from the dataset, with documented
+defaults where a table or a cell is missing:
+
+* sourcing: lead time (days) and its spread, order cost, holding rate, MOQ, lot size;
+  no sourcing row: ``DEFAULT_LEAD_TIME_DAYS`` and the defaults of ``stock.policy``;
+* targets: the most specific row wins: item and site, item, criticality and site,
+  criticality; else the plan's default target;
+* stock: on hand, on order, backorders (0 when absent).
+
+The order to place now follows design.md: when the inventory position (on hand + on
+order - backorders) is at or below the reorder point, the smallest multiple of Q that
+lifts it above the reorder point; it is needed (arrives) one lead time after the plan
+date, the day after the last period of history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from spareflow.data.load import Dataset
+from spareflow.data.periods import DemandMatrix, Period, period_start
+from spareflow.demand.methods import AUTO_CANDIDATES
+from spareflow.errors import ParameterError
+from spareflow.plan.demand import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
+from spareflow.stock.policy import Policy, StockInputs, policies_for_targets
+
+Progress = Callable[[str, int, int], None]
+F64 = NDArray[np.float64]
+
+DAYS_PER_PERIOD: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
+DEFAULT_TARGET = 0.95
+DEFAULT_LEAD_TIME_DAYS = 30
+
+KEYS = ["item_id", "site_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanParams:
+    """Options of a stock plan. ``target``: default unit fill rate; ``budget``: total
+    inventory investment allowed (currency), None for none; ``horizon``: forecast
+    periods; ``simulate_days`` and ``replications`` size the simulation (0 days: none)."""
+
+    target: float = DEFAULT_TARGET
+    budget: float | None = None
+    period: Period = "month"
+    horizon: int = 12
+    simulate_days: int = 3650
+    replications: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.target < 1.0:
+            raise ParameterError("--target", f"must be between 0 and 1, got {self.target}")
+        if self.budget is not None and self.budget < 0:
+            raise ParameterError("--budget", f"must not be negative, got {self.budget}")
+        if self.horizon < 1:
+            raise ParameterError("--horizon", f"must be at least 1, got {self.horizon}")
+
+
+@dataclass(frozen=True)
+class StockPlan:
+    """The plan table (one row per item-site), the demand plan beneath it, the policies
+    and the summary figures."""
+
+    table: pl.DataFrame
+    demand: DemandPlan
+    policy: Policy
+    as_of: date
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def item_site_facts(dataset: Dataset, keys: pl.DataFrame, default_target: float) -> pl.DataFrame:
+    """Per item-site (rows of ``keys``, in order): unit cost, criticality, sourcing,
+    stock and the resolved target fill rate; missing facts get the documented defaults."""
+    items = dataset["items"]
+    cols = ["item_id", "unit_cost"] + (["criticality"] if "criticality" in items.columns else [])
+    facts = keys.join(items.select(cols), on="item_id", how="left", maintain_order="left")
+    if "criticality" not in facts.columns:
+        facts = facts.with_columns(pl.lit(None, dtype=pl.String).alias("criticality"))
+    sourcing = dataset.get("sourcing")
+    wanted = [
+        "lead_time_days",
+        "lead_time_sd_days",
+        "order_cost",
+        "holding_rate",
+        "moq",
+        "lot_size",
+    ]
+    if sourcing is not None:
+        have = [c for c in wanted if c in sourcing.columns]
+        facts = facts.join(
+            sourcing.select(*KEYS, *have), on=KEYS, how="left", maintain_order="left"
+        )
+    for c in wanted:
+        if c not in facts.columns:
+            facts = facts.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+    facts = facts.with_columns(
+        pl.col("lead_time_days").is_null().alias("lead_time_assumed"),
+        pl.col("lead_time_days").fill_null(float(DEFAULT_LEAD_TIME_DAYS)),
+    )
+    stock = dataset.get("stock")
+    positions = ["on_hand", "on_order", "backorders"]
+    if stock is not None:
+        have = [c for c in positions if c in stock.columns]
+        facts = facts.join(stock.select(*KEYS, *have), on=KEYS, how="left", maintain_order="left")
+    facts = facts.with_columns(
+        [
+            (pl.col(c) if c in facts.columns else pl.lit(None, dtype=pl.Float64))
+            .fill_null(0.0)
+            .alias(c)
+            for c in positions
+        ]
+    )
+    target = resolve_targets(facts, dataset.get("targets"), default_target)
+    return facts.with_columns(target)
+
+
+def resolve_targets(facts: pl.DataFrame, targets: pl.DataFrame | None, default: float) -> pl.Series:
+    """Target fill rate per row of ``facts`` (item_id, site_id, criticality): the most
+    specific matching row of ``targets`` (item+site, item, criticality+site,
+    criticality), else ``default``."""
+    out = pl.Series("target_fill_rate", np.full(facts.height, default))
+    if targets is None or "target_fill_rate" not in targets.columns:
+        return out
+    t = targets
+    for c in ("item_id", "site_id", "criticality"):
+        if c not in t.columns:
+            t = t.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    base = facts.select([*KEYS, "criticality"]).with_row_index("_i")
+    chosen = out.to_numpy().copy()
+    found = np.zeros(facts.height, dtype=bool)
+    # most specific first: the first match a row finds is kept
+    item, site, crit = (pl.col(c).is_not_null() for c in ("item_id", "site_id", "criticality"))
+    specs = [
+        (["item_id", "site_id"], t.filter(item & site)),
+        (["item_id"], t.filter(item & ~site)),
+        (["criticality", "site_id"], t.filter(~item & crit & site)),
+        (["criticality"], t.filter(~item & crit & ~site)),
+    ]
+    for on, rows in specs:
+        if rows.height == 0:
+            continue
+        hit = base.join(
+            rows.select(*on, "target_fill_rate").unique(subset=on, keep="first"),
+            on=on,
+            how="inner",
+        )
+        idx = hit["_i"].to_numpy()
+        new = ~found[idx]
+        chosen[idx[new]] = hit["target_fill_rate"].to_numpy()[new]
+        found[idx[new]] = True
+    return pl.Series("target_fill_rate", chosen)
+
+
+def stock_inputs(facts: pl.DataFrame, plan: DemandPlan, period: Period) -> StockInputs:
+    """Per item-site inputs of the policy engine: daily demand from the ``auto``
+    forecast and its variance, sourcing facts and targets."""
+    fc = plan.forecast
+    days = DAYS_PER_PERIOD[period]
+    mean = np.nan_to_num(fc.point["auto"]) / days
+    var = np.nan_to_num(fc.variance["auto"]) / days
+    classes = plan.classes["demand_class"].to_numpy()
+    intermittent = np.isin(classes, ["intermittent", "lumpy"])
+
+    def col(name: str) -> F64:
+        return facts.get_column(name).cast(pl.Float64).to_numpy()
+
+    return StockInputs(
+        mean_per_day=mean,
+        variance_per_day=var,
+        intermittent=intermittent,
+        lead_time_days=np.rint(col("lead_time_days")).astype(np.int64),
+        unit_cost=np.nan_to_num(col("unit_cost")),
+        target_fill_rate=col("target_fill_rate"),
+        lead_time_sd_days=col("lead_time_sd_days"),
+        order_cost=col("order_cost"),
+        holding_rate=col("holding_rate"),
+        moq=col("moq"),
+        lot_size=col("lot_size"),
+    )
+
+
+def order_now(position: F64, reorder_point: NDArray[np.int64], quantity: NDArray[np.int64]) -> F64:
+    """Units to order now: the smallest multiple of Q lifting the position above r."""
+    gap = reorder_point + 1 - position
+    n = np.ceil(np.maximum(gap, 0.0) / np.maximum(quantity, 1))
+    return np.where(position <= reorder_point, n * quantity, 0.0)
+
+
+def stock_plan(
+    dataset: Dataset, params: PlanParams = PlanParams(), progress: Progress | None = None
+) -> StockPlan:
+    """Classify, forecast (``auto``), choose policies for the targets, position the
+    stock and (with ``params.budget``) fit the plan to the budget."""
+    matrix = matrix_from_dataset(dataset, params.period)
+    demand = demand_plan(
+        matrix,
+        unit_cost=dataset["items"],
+        horizon=params.horizon,
+        methods=("auto", *AUTO_CANDIDATES),
+        levels=DEFAULT_LEVELS,
+        progress=progress,
+    )
+    facts = item_site_facts(dataset, matrix.keys, params.target)
+    inputs = stock_inputs(facts, demand, params.period)
+    if progress:
+        progress("policies", 0, 1)
+    policy = policies_for_targets(inputs)
+    if progress:
+        progress("policies", 1, 1)
+    as_of = _as_of(matrix)
+    table = plan_table(facts, demand, inputs, policy, as_of, params.period)
+    return StockPlan(table=table, demand=demand, policy=policy, as_of=as_of)
+
+
+def _as_of(matrix: DemandMatrix) -> date:
+    """The plan date: the first day after the last period of history."""
+    return period_start(matrix.first + matrix.n_periods, matrix.period)
+
+
+def plan_table(
+    facts: pl.DataFrame,
+    demand: DemandPlan,
+    inputs: StockInputs,
+    policy: Policy,
+    as_of: date,
+    period: Period,
+) -> pl.DataFrame:
+    """The plan contract of design.md, plus the demand and value columns."""
+    fc = demand.forecast
+    position = (
+        facts["on_hand"].to_numpy() + facts["on_order"].to_numpy() - facts["backorders"].to_numpy()
+    )
+    order = order_now(position, policy.reorder_point, policy.order_quantity)
+    lead = inputs.lead_time_days
+    need = [as_of + timedelta(days=int(d)) for d in lead]
+    unit_cost = inputs.unit_cost
+    svc = policy.service
+    return pl.DataFrame(
+        {
+            "item_id": facts["item_id"],
+            "site_id": facts["site_id"],
+            "demand_class": demand.classes["demand_class"],
+            "abc": demand.classes["abc"] if "abc" in demand.classes.columns else None,
+            "method": fc.auto_method if fc.auto_method is not None else "auto",
+            "forecast_per_period": np.nan_to_num(fc.point["auto"]),
+            "period": period,
+            "policy": policy.policy,
+            "review_period_days": np.zeros(len(inputs), dtype=np.int64),
+            "lead_time_days": lead,
+            "lead_time_assumed": facts["lead_time_assumed"],
+            "target_fill_rate": inputs.target_fill_rate,
+            "safety_stock": policy.safety_stock,
+            "reorder_point": policy.reorder_point,
+            "order_up_to": policy.order_up_to,
+            "order_quantity": policy.order_quantity,
+            "expected_fill_rate": svc.fill_rate,
+            "expected_ready_rate": svc.ready_rate,
+            "expected_backorders": svc.backorders,
+            "expected_on_hand": svc.on_hand,
+            "unit_cost": unit_cost,
+            "inventory_value": svc.on_hand * unit_cost,
+            "on_hand": facts["on_hand"],
+            "on_order": facts["on_order"],
+            "backorders": facts["backorders"],
+            "inventory_position": position,
+            "order_now": order,
+            "need_date": pl.Series(need, dtype=pl.Date),
+        }
+    ).with_columns(
+        pl.when(pl.col("order_now") > 0)
+        .then(pl.col("need_date"))
+        .otherwise(None)
+        .alias("need_date")
+    )

@@ -1,0 +1,1 @@
+"""Simulation: Monte Carlo checks of inventory plans (pure computation)."""

@@ -1,0 +1,1 @@
+"""Stock engine: demand distributions, service measures, inventory policies."""
