@@ -42,7 +42,9 @@ def test_eoq_with_moq_and_lot_size() -> None:
         holding_rate=np.full(4, 0.25),
     )
     q = order_quantity(
-        StockInputs(**base, moq=np.array([1.0, 100.0, 1.0, 25.0]), lot_size=np.array([1.0, 1.0, 12.0, 12.0]))  # type: ignore[arg-type]
+        StockInputs(
+            **base, moq=np.array([1.0, 100.0, 1.0, 25.0]), lot_size=np.array([1.0, 1.0, 12.0, 12.0])
+        )  # type: ignore[arg-type]
     )
     # 61; MOQ 100; lots of 12 -> 72; MOQ 25 off the lot grid of 12 -> max(72, 25) = 72
     assert q.tolist() == [61, 100, 72, 72]

@@ -88,7 +88,9 @@ def test_renewal_mass_by_hand() -> None:
 
 def test_ss_with_a_one_unit_span_is_base_stock() -> None:
     h = poisson_horizon([0.8], [3])
-    per = IntervalDemand(np.array([Family.POISSON], dtype=np.int8), np.array([0.8]), np.array([0.8]))
+    per = IntervalDemand(
+        np.array([Family.POISSON], dtype=np.int8), np.array([0.8]), np.array([0.8])
+    )
     a = ss(np.array([4]), np.array([5]), per.pmf(), h)
     b = base_stock(np.array([5]), h)
     assert a.fill_rate[0] == pytest.approx(b.fill_rate[0], rel=1e-12)
@@ -99,7 +101,9 @@ def test_ss_poisson_by_direct_stationary_law() -> None:
     # power iteration of the inventory-position Markov chain
     mean, s, big, lead = 1.5, 2, 7, 2
     h = poisson_horizon([mean], [lead])
-    per = IntervalDemand(np.array([Family.POISSON], dtype=np.int8), np.array([mean]), np.array([mean]))
+    per = IntervalDemand(
+        np.array([Family.POISSON], dtype=np.int8), np.array([mean]), np.array([mean])
+    )
     svc = ss(np.array([s]), np.array([big]), per.pmf(), h)
     levels = np.arange(s + 1, big + 1)
     p = stats.poisson.pmf(np.arange(60), mean)
