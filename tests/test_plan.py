@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from tests.test_cli import assert_ok, assert_user_error, listing, run
 
 from spareflow.data.demo import generate_dataset
 from spareflow.data.load import Dataset, load_dataset
 from spareflow.data.write import write_dataset
 from spareflow.plan.erp import erpnext_reorder, odoo_reordering_rules
 from spareflow.plan.stock import PlanParams, StockPlan, order_now, resolve_targets, stock_plan
-from tests.test_cli import assert_ok, assert_user_error, listing, run
 
 CONTRACT = [
     "item_id", "site_id", "policy", "review_period_days", "lead_time_days", "reorder_point",

@@ -31,16 +31,16 @@ def inputs(n: int = 300, seed: int = 1, target: float = 0.95) -> StockInputs:
 
 def test_eoq_with_moq_and_lot_size() -> None:
     # D = 365/yr, K = 50, h = 0.25 * 40 = 10 -> EOQ = sqrt(2*50*365/10) = 60.4
-    base = dict(
-        mean_per_day=np.ones(4),
-        variance_per_day=np.ones(4),
-        intermittent=np.zeros(4, dtype=bool),
-        lead_time_days=np.zeros(4, dtype=np.int64),
-        unit_cost=np.full(4, 40.0),
-        target_fill_rate=np.full(4, 0.9),
-        order_cost=np.full(4, 50.0),
-        holding_rate=np.full(4, 0.25),
-    )
+    base = {
+        "mean_per_day": np.ones(4),
+        "variance_per_day": np.ones(4),
+        "intermittent": np.zeros(4, dtype=bool),
+        "lead_time_days": np.zeros(4, dtype=np.int64),
+        "unit_cost": np.full(4, 40.0),
+        "target_fill_rate": np.full(4, 0.9),
+        "order_cost": np.full(4, 50.0),
+        "holding_rate": np.full(4, 0.25),
+    }
     q = order_quantity(
         StockInputs(
             **base, moq=np.array([1.0, 100.0, 1.0, 25.0]), lot_size=np.array([1.0, 1.0, 12.0, 12.0])
