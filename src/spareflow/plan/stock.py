@@ -33,6 +33,9 @@ from spareflow.data.periods import DemandMatrix, Period, period_start
 from spareflow.demand.methods import AUTO_CANDIDATES
 from spareflow.errors import ParameterError
 from spareflow.plan.demand import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
+from spareflow.simulate.demand import FamilyDemand
+from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
+from spareflow.stock.distributions import Family, fit_interval_demand
 from spareflow.stock.policy import Policy, StockInputs, policies_for_targets
 
 Progress = Callable[[str, int, int], None]
@@ -221,7 +224,63 @@ def stock_plan(
         progress("policies", 1, 1)
     as_of = _as_of(matrix)
     table = plan_table(facts, demand, inputs, policy, as_of, params.period)
-    return StockPlan(table=table, demand=demand, policy=policy, as_of=as_of)
+    extras: dict[str, object] = {}
+    if params.simulate_days > 0:
+        sim = simulate_plan(table, params, progress)
+        table = table.with_columns(pl.Series("simulated_fill_rate", sim.fill_rate))
+        extras["simulated_fill_rate"] = float(sim.total_fill_rate)
+        extras["simulated_fill_rate_ci"] = float(sim.total_fill_rate_ci)
+        extras["simulation"] = {
+            "days": params.simulate_days,
+            "warmup_days": sim.warmup,
+            "replications": params.replications,
+            "seed": params.seed,
+        }
+    return StockPlan(table=table, demand=demand, policy=policy, as_of=as_of, extras=extras)
+
+
+def simulate_plan(
+    table: pl.DataFrame, params: PlanParams, progress: Progress | None = None
+) -> SimulationResult:
+    """Simulate the plan's policies day by day against its own demand model (random
+    lead times where the sourcing gives a spread): the check of its expected service."""
+    days = DAYS_PER_PERIOD[table["period"][0]] if table.height else 1.0
+    family = np.array([Family[f].value for f in table["demand_family"].to_list()], dtype=np.int8)
+    demand = FamilyDemand(
+        family=family,
+        mean=table["forecast_per_period"].to_numpy() / days,
+        variance=table["demand_variance_per_period"].to_numpy() / days,
+    )
+    policy = PolicyArrays.rq(
+        reorder_point=table["reorder_point"].to_numpy(),
+        order_quantity=table["order_quantity"].to_numpy(),
+        lead_time=table["lead_time_days"].to_numpy(),
+    )
+    sd = np.nan_to_num(table["lead_time_sd_days"].cast(pl.Float64).to_numpy())
+    return simulate(
+        policy,
+        demand,
+        periods=params.simulate_days,
+        replications=params.replications,
+        seed=params.seed,
+        lead_time_sd=sd if (sd > 0).any() else None,
+        progress=(lambda d, t: progress("simulate", d, t)) if progress else None,
+    )
+
+
+def _families(inputs: StockInputs) -> list[str]:
+    """The demand family chosen for each item-site's protection interval (lead time plus
+    the review day), by name."""
+    sd = inputs.lead_time_sd_days
+    d = fit_interval_demand(
+        inputs.mean_per_day,
+        inputs.variance_per_day,
+        np.asarray(inputs.lead_time_days, dtype=np.float64) + 1.0,
+        inputs.intermittent,
+        None if sd is None else np.nan_to_num(np.asarray(sd)) ** 2,
+    )
+    names = np.array([f.name for f in Family])
+    return names[d.family].tolist()  # type: ignore[no-any-return]
 
 
 def _as_of(matrix: DemandMatrix) -> date:
@@ -255,10 +314,13 @@ def plan_table(
             "abc": demand.classes["abc"] if "abc" in demand.classes.columns else None,
             "method": fc.auto_method if fc.auto_method is not None else "auto",
             "forecast_per_period": np.nan_to_num(fc.point["auto"]),
+            "demand_variance_per_period": np.nan_to_num(fc.variance["auto"]),
+            "demand_family": _families(inputs),
             "period": period,
             "policy": policy.policy,
             "review_period_days": np.zeros(len(inputs), dtype=np.int64),
             "lead_time_days": lead,
+            "lead_time_sd_days": facts["lead_time_sd_days"].cast(pl.Float64),
             "lead_time_assumed": facts["lead_time_assumed"],
             "target_fill_rate": inputs.target_fill_rate,
             "safety_stock": policy.safety_stock,
