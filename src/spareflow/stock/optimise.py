@@ -29,16 +29,27 @@ negative are never taken.
 
 Computation, vectorised across items: items whose gain/cost ratios already fall step by
 step are their own hull; the others get their hull by pool-adjacent-violators (merge a
-step into the previous segment while its ratio is higher), one column at a time for a
+step into the segment below it while its ratio is higher), one column at a time for a
 block of 65,536 items at once (the block bounds temporary memory). Then one global sort
-of all segments by ratio (ties: lower item first, then its earlier segment) and
-cumulative sums. Memory is float64 for money and benefit, int32 for item indices,
-segment positions and step counts.
+of all segments by ratio (ties: lower item first, then its earlier segment, so an item's
+segments always come in their own order) and cumulative sums. Money and benefit are
+float64; item indices, flat segment indices and step counts int32 (so items x K must stay
+below 2**31); the sort's permutation is int64 only while sorting.
 
-Measured (2 vCPU, numpy 2.4, 1,000,000 items x 30 steps, inputs 480 MB not counted):
-concave gains 3.1 s, peak +1.0 GiB above the inputs (1.5 GiB process RSS); every item
-S-shaped (all through the hull) 4.0 s, peak +1.2 GiB (1.7 GiB RSS). The curve kept
-afterwards holds 30,000,000 segments, 0.84 GB. ``steps_for_budget`` then takes ~0.1 s.
+Measured (1,000,000 items x 30 steps, float64 inputs 0.45 GiB not counted, 2 shared
+vCPUs, numpy 2.4; the argsort of the 30 M keys is ~1.6-2.3 s of it):
+
+=================================  ==========  ==========  ===========  ============
+case                               first call  warm        peak memory  curve kept
+=================================  ==========  ==========  ===========  ============
+concave gains (no hull needed)     4.6 s       3.7-3.8 s   +0.79 GiB    0.67 GiB
+every item S-shaped (all hulled)   5.2-5.4 s   3.6-3.9 s   +1.13 GiB    0.63 GiB
+=================================  ==========  ==========  ===========  ============
+
+Peak memory is above the inputs (tracemalloc); the whole process peaked at 1.37 and
+1.72 GiB RSS including the benchmark's own data generation. "First call" includes the
+operating system's first touch of ~1 GiB of fresh pages (about 1 s on that VM).
+``steps_for_budget`` / ``steps_for_target`` then take 0.02-0.05 s each.
 """
 
 from __future__ import annotations
@@ -143,7 +154,7 @@ def efficient_curve(gain: F64, cost: F64) -> Curve:
     if n * K >= 2**31:
         raise ParameterError("gain", f"at most 2**31 - 1 items x steps (got {gain.shape})")
     if n * K == 0:
-        return _curve_from_order(np.empty(0, np.int64), gain, cost, None, (n, K))
+        return _curve(np.zeros(1), np.zeros(1), np.empty(0, np.int32), None, (n, K))
     m = _valid_steps(gain, cost)
     inside = np.arange(K) < m[:, None]
     _check(gain, cost, inside)
@@ -158,13 +169,13 @@ def efficient_curve(gain: F64, cost: F64) -> Curve:
         vertex = np.broadcast_to(np.arange(1, K + 1, dtype=np.int32), (n, K)).copy()
         for a in range(0, hull_items.size, _HULL_BLOCK):
             rows = hull_items[a : a + _HULL_BLOCK]
-            hc, hb, he, top = _hull(gain[rows], cost[rows], m[rows])
+            hc, hb, he, top = _hull(gain[rows], cost[rows], m[rows])  # (K, rows) each
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = hb / hc
-            ratio[np.arange(K) >= top[:, None]] = -np.inf
-            # PAVA leaves the ratios falling; division rounding may not, by an ulp.
-            np.minimum.accumulate(ratio, axis=1, out=ratio)
-            d_cost[rows], d_gain[rows], vertex[rows], key[rows] = hc, hb, he, ratio
+            ratio[np.arange(K)[:, None] >= top] = -np.inf
+            for j in range(1, K):  # PAVA leaves ratios falling; division may not, by an ulp
+                np.minimum(ratio[j - 1], ratio[j], out=ratio[j])
+            d_cost[rows], d_gain[rows], vertex[rows], key[rows] = hc.T, hb.T, he.T, ratio.T
     valid = key > 0
     valid &= inside
     del inside
@@ -173,11 +184,15 @@ def efficient_curve(gain: F64, cost: F64) -> Curve:
     key[~valid] = np.inf
     del valid
     order = np.argsort(key.ravel())
-    if n_seg < order.size:
-        order = order[:n_seg].copy()
-    _order_ties(order, key.ravel(), n * K)
+    _order_ties(order[:n_seg], key.ravel(), n * K)
     del key
-    return _curve_from_order(order, d_gain, d_cost, vertex, (n, K))
+    idx = order[:n_seg].astype(np.int32)  # n * K < 2**31
+    del order
+    investment = _cumulative(d_cost, idx)
+    del d_cost  # frees the hull's copy, if any, before the next output is allocated
+    benefit = _cumulative(d_gain, idx)
+    del d_gain
+    return _curve(investment, benefit, idx, vertex, (n, K))
 
 
 def point_for_budget(curve: Curve, budget: float) -> int:
@@ -250,7 +265,8 @@ def _valid_steps(gain: F64, cost: F64) -> I64:
     """Steps per item before its first NaN gain or cost, shape (items,)."""
     nan = np.isnan(gain)
     nan |= np.isnan(cost)
-    return np.where(nan.any(axis=1), nan.argmax(axis=1), gain.shape[1]).astype(np.int64)
+    steps: I64 = np.where(nan.any(axis=1), nan.argmax(axis=1), gain.shape[1]).astype(np.int64)
+    return steps
 
 
 def _check(gain: F64, cost: F64, inside: NDArray[np.bool_]) -> None:
@@ -260,13 +276,15 @@ def _check(gain: F64, cost: F64, inside: NDArray[np.bool_]) -> None:
     if bad.any():
         i, k = np.unravel_index(int(bad.argmax()), bad.shape)
         raise ParameterError(
-            "cost", f"item {i}, step {k}: must be positive and finite (got {cost[i, k]!r})"
+            "cost", f"item {i}, step {k}: must be positive and finite (got {float(cost[i, k])!r})"
         )
     bad = np.isinf(gain)
     bad &= inside
     if bad.any():
         i, k = np.unravel_index(int(bad.argmax()), bad.shape)
-        raise ParameterError("gain", f"item {i}, step {k}: must be finite (got {gain[i, k]!r})")
+        raise ParameterError(
+            "gain", f"item {i}, step {k}: must be finite (got {float(gain[i, k])!r})"
+        )
 
 
 def _hull(gain: F64, cost: F64, m: I64) -> tuple[F64, F64, I32, I64]:
@@ -275,34 +293,51 @@ def _hull(gain: F64, cost: F64, m: I64) -> tuple[F64, F64, I32, I64]:
     Pool adjacent violators: each step is pushed as a segment; while its ratio exceeds
     the segment below it on the stack the two are merged. Equal ratios are kept apart
     (each such point is a breakpoint where the curve touches its hull). Returns segment
-    cost, gain, steps at its end, (rows, K) each, and the number of segments per row.
+    cost, gain, steps at its end, each (K, rows) (transposed), and the number of
+    segments per row.
+    Works column by column on all rows at once; the stack lives in (K, rows) arrays and
+    its top segment also in dense (rows,) arrays, so rows that do not merge (most of
+    them, most of the time) need no gather.
     """
     b, K = gain.shape
-    seg_cost = np.zeros((b, K))
-    seg_gain = np.zeros((b, K))
-    seg_end = np.zeros((b, K), np.int32)
+    gain_t, cost_t = gain.T.copy(), cost.T.copy()
+    seg_cost = np.zeros((K, b))
+    seg_gain = np.zeros((K, b))
+    seg_end = np.zeros((K, b), np.int32)
+    flat_cost, flat_gain = seg_cost.ravel(), seg_gain.ravel()
     top = np.zeros(b, np.int64)
+    top_cost = np.zeros(b)  # the top segment; zero while the stack is empty, which
+    top_gain = np.zeros(b)  # makes the merge test below false
+    every = np.arange(b)
     for j in range(K):
-        rows = np.flatnonzero(m > j)
+        live = m > j
+        rows = every if live.all() else np.flatnonzero(live)
         if rows.size == 0:
             break
-        c, g, t = cost[rows, j], gain[rows, j], top[rows]
-        q = np.flatnonzero(t > 0)
+        c, g, t = cost_t[j, rows], gain_t[j, rows], top[rows]
+        tc, tg = top_cost[rows], top_gain[rows]
+        q = np.flatnonzero(g * tc > tg * c)
+        c[q] += tc[q]
+        g[q] += tg[q]
+        t[q] -= 1
+        q = q[t[q] > 0]
         while q.size:
-            below = t[q] - 1
-            bc, bg = seg_cost[rows[q], below], seg_gain[rows[q], below]
+            at = (t[q] - 1) * b + rows[q]
+            bc, bg = flat_cost[at], flat_gain[at]
             merge = g[q] * bc > bg * c[q]
             q, bc, bg = q[merge], bc[merge], bg[merge]
             c[q] += bc
             g[q] += bg
             t[q] -= 1
             q = q[t[q] > 0]
-        seg_cost[rows, t], seg_gain[rows, t], seg_end[rows, t] = c, g, j + 1
-        top[rows] = t + 1
+        at = t * b + rows
+        flat_cost[at], flat_gain[at] = c, g
+        seg_end.ravel()[at] = j + 1
+        top[rows], top_cost[rows], top_gain[rows] = t + 1, c, g
     return seg_cost, seg_gain, seg_end, top
 
 
-def _order_ties(order: I64, key: F64, size: int) -> None:
+def _order_ties(order: NDArray[np.intp], key: F64, size: int) -> None:
     """Within runs of equal sort keys put flat indices ascending (item, then segment).
 
     The sort is not stable; an item's segments may tie (collinear hull points), and
@@ -314,7 +349,7 @@ def _order_ties(order: I64, key: F64, size: int) -> None:
     eq = np.empty(s - 1, np.bool_)
     for a in range(0, s - 1, _CHUNK):
         b = min(a + _CHUNK, s - 1)
-        k = key[order[a : b + 1]]
+        k = np.take(key, order[a : b + 1], mode="clip")
         np.equal(k[1:], k[:-1], out=eq[a:b])
     if not eq.any():
         return
@@ -330,27 +365,24 @@ def _order_ties(order: I64, key: F64, size: int) -> None:
     order[at] = packed - run * size
 
 
-def _curve_from_order(
-    order: I64, d_gain: F64, d_cost: F64, vertex: I32 | None, shape: tuple[int, int]
+def _cumulative(table: F64, idx: I32) -> F64:
+    """0, then the running sum of ``table``'s flat entries taken in order ``idx``."""
+    out = np.zeros(idx.size + 1)
+    np.take(table.ravel(), idx, out=out[1:], mode="clip")
+    return np.cumsum(out, out=out)
+
+
+def _curve(
+    investment: F64, benefit: F64, idx: I32, vertex: I32 | None, shape: tuple[int, int]
 ) -> Curve:
-    """Cumulative sums and item bookkeeping for segments taken in ``order`` (flat indices
-    into the (items, K) segment tables; ``vertex`` None means segment j ends at step j+1).
-    """
+    """Item and step bookkeeping for segments taken in order ``idx`` (flat indices into
+    the (items, K) segment tables; ``vertex`` None means segment j ends at step j + 1)."""
     n, K = shape
-    s = order.size
-    idx = order.astype(np.int32)  # n * K < 2**31
-    del order
-    investment = np.zeros(s + 1)
-    benefit = np.zeros(s + 1)
-    np.take(d_cost.ravel(), idx, out=investment[1:], mode="clip")
-    np.cumsum(investment, out=investment)
-    np.take(d_gain.ravel(), idx, out=benefit[1:], mode="clip")
-    np.cumsum(benefit, out=benefit)
-    item = np.empty(s, np.int32)
-    np.floor_divide(idx, K, out=item, casting="unsafe")
-    steps = np.empty(s, np.int32)
+    item = np.empty(idx.size, np.int32)
+    np.floor_divide(idx, K, out=item)
+    steps = np.empty(idx.size, np.int32)
     if vertex is None:
-        np.remainder(idx, K, out=steps, casting="unsafe")
+        np.remainder(idx, K, out=steps)
         steps += 1
         vertex = np.broadcast_to(np.arange(1, K + 1, dtype=np.int32), (n, K))
     else:
