@@ -63,6 +63,23 @@ def _progress(enabled: bool | None = None) -> Iterator[ProgressFn]:
         yield update
 
 
+def _weights(text: str) -> tuple[tuple[str, float], ...]:
+    """``high=3,low=0.5`` as pairs; every weight a non-negative number."""
+    out: list[tuple[str, float]] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            weight = float(value) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if not name.strip() or not weight >= 0.0:
+            raise ParameterError(
+                "--criticality-weights", f"expected NAME=WEIGHT (weight >= 0), got {part!r}"
+            )
+        out.append((name.strip(), weight))
+    return tuple(out)
+
+
 def _floats(text: str, option: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
@@ -262,6 +279,10 @@ def plan(
     period: Annotated[str, typer.Option(help="Demand period: day, week or month.")] = "month",
     horizon: Annotated[int, typer.Option(help="Forecast periods.")] = 12,
     csv: Annotated[bool, typer.Option("--csv", help="Also write plan.csv.")] = False,
+    criticality_weights: Annotated[
+        str,
+        typer.Option(help="Budget weights per criticality, e.g. high=3,medium=1,low=0.5."),
+    ] = "",
     engine: Annotated[str, typer.Option(help="local (dask: not in this version).")] = "local",
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
@@ -278,7 +299,11 @@ def plan(
                 "--engine", f"only 'local' is available in this version, got {engine!r}"
             )
         params = PlanParams(
-            target=target, budget=budget, period=check_period(period), horizon=horizon
+            target=target,
+            budget=budget,
+            period=check_period(period),
+            horizon=horizon,
+            criticality_weights=_weights(criticality_weights),
         )
         ds = load_dataset(dataset)
         with _progress() as progress:

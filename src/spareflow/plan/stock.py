@@ -32,6 +32,7 @@ from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, period_start
 from spareflow.demand.methods import AUTO_CANDIDATES
 from spareflow.errors import ParameterError
+from spareflow.plan.budget import reorder_points_for_budget, system_curve
 from spareflow.plan.demand import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
 from spareflow.simulate.demand import FamilyDemand
 from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
@@ -52,7 +53,9 @@ KEYS = ["item_id", "site_id"]
 class PlanParams:
     """Options of a stock plan. ``target``: default unit fill rate; ``budget``: total
     inventory investment allowed (currency), None for none; ``horizon``: forecast
-    periods; ``simulate_days`` and ``replications`` size the simulation (0 days: none)."""
+    periods; ``simulate_days`` and ``replications`` size the simulation (0 days: none);
+    ``criticality_weights``: (criticality, weight) pairs for the budget's marginal
+    analysis (units filled count that many times; others weigh 1)."""
 
     target: float = DEFAULT_TARGET
     budget: float | None = None
@@ -61,6 +64,7 @@ class PlanParams:
     simulate_days: int = 3650
     replications: int = 5
     seed: int = 0
+    criticality_weights: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target < 1.0:
@@ -166,6 +170,13 @@ def resolve_targets(facts: pl.DataFrame, targets: pl.DataFrame | None, default: 
     return pl.Series("target_fill_rate", chosen)
 
 
+def criticality_weights(facts: pl.DataFrame, params: PlanParams) -> F64:
+    """Weight per item-site from its criticality (1 where none is given)."""
+    table = dict(params.criticality_weights)
+    crit = facts["criticality"].to_list()
+    return np.array([table.get(c, 1.0) if c is not None else 1.0 for c in crit], dtype=np.float64)
+
+
 def stock_inputs(facts: pl.DataFrame, plan: DemandPlan, period: Period) -> StockInputs:
     """Per item-site inputs of the policy engine: daily demand from the ``auto``
     forecast and its variance, sourcing facts and targets."""
@@ -220,11 +231,17 @@ def stock_plan(
     if progress:
         progress("policies", 0, 1)
     policy = policies_for_targets(inputs)
+    system = system_curve(inputs, policy.reorder_point, criticality_weights(facts, params))
+    extras: dict[str, object] = {"_curve": system.points()}
+    if params.budget is not None:
+        # the best weighted fill rate the budget buys, target or not
+        r = reorder_points_for_budget(system, params.budget)
+        policy = policies_for_targets(inputs, reorder_points=r)
+        extras["budget"] = params.budget
     if progress:
         progress("policies", 1, 1)
     as_of = _as_of(matrix)
     table = plan_table(facts, demand, inputs, policy, as_of, params.period)
-    extras: dict[str, object] = {}
     if params.simulate_days > 0:
         sim = simulate_plan(table, params, progress)
         table = table.with_columns(pl.Series("simulated_fill_rate", sim.fill_rate))

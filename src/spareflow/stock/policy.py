@@ -15,6 +15,7 @@ Units: demand per day, lead times in days, costs in currency (per year for holdi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,27 +154,43 @@ def least_reorder_point(h: Horizon, quantity: I64, target: F64) -> I64:
     return hi
 
 
-def policies_for_targets(inputs: StockInputs, block: int = 2_000, cells: int = 2_000_000) -> Policy:
-    """The least-stock (r, Q) policy meeting each item-site's target fill rate.
+def _banded(
+    inputs: StockInputs, block: int, cells: int
+) -> Iterator[tuple[I64, StockInputs, Horizon]]:
+    """Blocks of items with like support (each block's tables only as wide as its own
+    items need): the rows, their inputs and their demand tables."""
+    width = _support(inputs)
+    order = np.argsort(width, kind="stable")
+    for span in _blocks(width[order], block, cells):
+        rows = order[span]
+        sub = inputs.take(rows)
+        yield rows, sub, demand_horizon(sub)
+
+
+def policies_for_targets(
+    inputs: StockInputs,
+    block: int = 2_000,
+    cells: int = 2_000_000,
+    reorder_points: I64 | None = None,
+) -> Policy:
+    """The least-stock (r, Q) policy meeting each item-site's target fill rate, or, with
+    ``reorder_points``, the (r, Q) policies with those reorder points and their service.
 
     Items are processed in blocks of like support (the demand tables are (items,
     units)): at most ``block`` items and about ``cells`` table cells per block.
     """
-    n = len(inputs)
     q_all = order_quantity(inputs)
-    # blocks of items with like support, so each block's tables are only as wide as
-    # its own items need
-    width = _support(inputs)
-    order = np.argsort(width, kind="stable")
     parts: list[Policy] = []
-    for span in _blocks(width[order], block, cells):
-        rows = order[span]
-        sub = inputs.take(rows)
-        h = demand_horizon(sub)
+    order: list[I64] = []
+    for rows, sub, h in _banded(inputs, block, cells):
         q = q_all[rows]
-        r = least_reorder_point(h, q, np.asarray(sub.target_fill_rate, dtype=np.float64))
+        if reorder_points is None:
+            r = least_reorder_point(h, q, np.asarray(sub.target_fill_rate, dtype=np.float64))
+        else:
+            r = np.asarray(reorder_points, dtype=np.int64)[rows]
         svc = rq(r, q, h)
         ltd = h.cycle_end.mean
+        order.append(rows)
         parts.append(
             Policy(
                 policy=np.where(q == 1, "base_stock", "rQ").astype(str),
@@ -185,10 +202,37 @@ def policies_for_targets(inputs: StockInputs, block: int = 2_000, cells: int = 2
                 service=svc,
             )
         )
-    merged = _concat(parts)
-    back = np.empty_like(order)
-    back[order] = np.arange(n)
+    merged = _concat(parts) if parts else _concat([_empty()])
+    flat = np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
+    back = np.empty_like(flat)
+    back[flat] = np.arange(flat.size)
     return _take(merged, back)
+
+
+def service_on_grid(
+    inputs: StockInputs, levels: I64, block: int = 2_000, cells: int = 2_000_000
+) -> tuple[F64, F64]:
+    """Unit fill rate and expected on hand (units) of (r, Q) for every reorder point in
+    ``levels`` (items, G), Q the order quantity of :func:`order_quantity`."""
+    q_all = order_quantity(inputs)
+    lv = np.asarray(levels, dtype=np.int64)
+    fill = np.empty(lv.shape)
+    on_hand = np.empty(lv.shape)
+    for rows, _, h in _banded(inputs, block, cells):
+        q = q_all[rows][:, None]
+        r = lv[rows]
+        fill[rows] = fill_rate_by_reorder_point(h, q_all[rows], r)
+        end = h.cycle_end
+        lo, hi = r + 1, r + q + 1
+        backorders = (end.loss2_at(lo) - end.loss2_at(hi)) / q
+        on_hand[rows] = r + (q + 1) / 2.0 - end.mean[:, None] + backorders
+    return fill, on_hand
+
+
+def _empty() -> Policy:
+    z = np.zeros(0)
+    zi = np.zeros(0, dtype=np.int64)
+    return Policy(np.zeros(0, dtype=str), zi, zi, zi, z, z, Service(z, z, z, z))
 
 
 def _blocks(sorted_width: I64, block: int, cells: int) -> list[slice]:
