@@ -16,7 +16,7 @@ from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, AutoChoice, choose, c
 from spareflow.demand.backtest import BacktestResult, backtest, rolling_origins
 from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams, point_forecasts
 from spareflow.demand.metrics import naive_scale, rmsse
-from spareflow.demand.uncertainty import demand_shape, quantiles
+from spareflow.demand.uncertainty import demand_shape, quantile_hits, quantiles
 from spareflow.errors import ParameterError
 
 F64 = NDArray[np.float64]
@@ -336,3 +336,29 @@ def test_auto_choice_is_a_dataclass_of_arrays() -> None:
     assert isinstance(c, AutoChoice)
     assert c.method.dtype.kind == "U"
     assert pick({"sba": np.array([7.0])}, c.first).tolist() == [7.0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantile_hits_equal_counting_under_each_quantile(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, h = 400, 7
+    y = np.where(
+        rng.random((n, 30)) < rng.uniform(0.05, 1.0, (n, 1)), rng.integers(1, 9, (n, 30)), 0
+    )
+    y = y.astype(np.float64)
+    y[: n // 4] *= 0.37  # fractional units
+    y[n // 4 : n // 3] = np.where(y[n // 4 : n // 3] > 0, 3.0, 0.0)  # constant sizes: cv2 = 0
+    shape = demand_shape(y, 0.1)
+    forecast = rng.uniform(0.0, 4.0, n)
+    forecast[:10] = 0.0
+    actual = rng.integers(0, 10, (n, h)).astype(np.float64) * np.where(
+        rng.random((n, 1)) < 0.3, 0.37, 1.0
+    )
+    actual[rng.random((n, h)) < 0.1] = NAN
+    levels = (0.3, 0.5, 0.8, 0.9, 0.95, 0.99)
+    q = quantiles(forecast, shape, levels)
+    scored = ~np.isnan(actual)
+    expected = ((np.nan_to_num(actual)[:, :, None] <= q[:, None, :]) & scored[:, :, None]).sum(
+        axis=(0, 1)
+    )
+    np.testing.assert_array_equal(quantile_hits(forecast, shape, actual, levels), expected)

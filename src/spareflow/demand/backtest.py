@@ -16,7 +16,7 @@ import numpy as np
 from spareflow.demand._ses import F64
 from spareflow.demand.methods import MethodParams, point_forecasts
 from spareflow.demand.metrics import naive_scale, rmsse
-from spareflow.demand.uncertainty import demand_shape, quantiles
+from spareflow.demand.uncertainty import demand_shape, quantile_hits
 from spareflow.errors import ParameterError
 
 Progress = Callable[[int, int], None]
@@ -127,9 +127,7 @@ def backtest(
             fc_total[j] += (f[:, None] * scored).sum()
             act_total[j] += actual0.sum()
             if shape is not None:
-                q = quantiles(f, shape, levels)  # (series, levels)
-                below = (actual0[:, :, None] <= q[:, None, :]) & scored[:, :, None]
-                hits[j] += below.sum(axis=(0, 1))
+                hits[j] += quantile_hits(f, shape, np.where(scored, actual0, np.nan), levels)
         if progress is not None:
             progress(k + 1, len(origin_list))
     with np.errstate(invalid="ignore", divide="ignore"):
