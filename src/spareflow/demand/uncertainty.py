@@ -111,7 +111,7 @@ def quantile_hits(forecast: F64, shape: DemandShape, actual: F64, levels: Sequen
     whole_det = whole & ~(cv2 > 0)
     covered = np.where(whole_det[:, None], (a <= np.ceil(mu - 1e-9))[:, None], covered)
     covered &= positive[:, None] & (u > 0)
-    return hits + covered.sum(axis=0)
+    return np.asarray(hits + covered.sum(axis=0), dtype=np.float64)
 
 
 def quantile_column(level: float) -> str:
