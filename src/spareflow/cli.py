@@ -315,6 +315,34 @@ def plan(
 
 
 @app.command()
+def policy(
+    params_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PARAMS",
+            help="CSV or Parquet: item_id, policy (sS or rQ), demand_mean, lead_time, "
+            "holding_cost, stockout_cost, fixed_cost.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
+) -> None:
+    """Exact cost-optimal (s, S) and (r, Q) policies for Poisson demand, per item."""
+    try:
+        from spareflow.data.load import load_policy_params
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.plan.exact import optimal_policies
+
+        _started()
+
+        check_table_path(out)
+        result = optimal_policies(load_policy_params(params_file))
+        write_table(result, out)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    print(f"wrote {result.height:,} policies to {out}", file=sys.stderr)
+
+
+@app.command()
 def simulate(
     plan_dir: Annotated[Path, typer.Argument(metavar="PLAN", help="A plan folder (plan.parquet).")],
     days: Annotated[int, typer.Option(help="Days simulated per replication.")] = 3650,

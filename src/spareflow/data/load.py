@@ -15,6 +15,7 @@ import polars as pl
 from spareflow.data.fastpath import clean_demand_matrix
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix
 from spareflow.data.schema import (
+    POLICY_PARAMS,
     REQUIRED_TABLES,
     STANDALONE_DEMAND,
     SUFFIXES,
@@ -244,3 +245,36 @@ def load_demand_matrix(path: str | Path, period: Period, max_faults: int = 50) -
     if matrix is not None:
         return matrix
     return demand_matrix(load_demand_table(p, max_faults), period)
+
+
+def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
+    """The table of ``spareflow policy`` (item_id, policy sS or rQ, demand_mean,
+    lead_time, holding_cost, stockout_cost, fixed_cost), validated: besides the usual
+    checks, policy must be sS or rQ, holding and stockout costs positive, and an sS lead
+    time a whole number of periods."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"{p}: file not found")
+    if p.suffix.lower() not in SUFFIXES:
+        raise NotFound(f"{p}: unsupported file type '{p.suffix}' (use .csv, .parquet or .xlsx)")
+    log = FaultLog(cap=max_faults)
+    frame = read_table(p, POLICY_PARAMS, log)
+    if frame is not None and all(c.name in frame.columns for c in POLICY_PARAMS.columns):
+        name = p.name
+        checks = [
+            (~pl.col("policy").is_in(["sS", "rQ"]), "policy", "must be sS or rQ"),
+            (pl.col("holding_cost") <= 0, "holding_cost", "must be positive"),
+            (pl.col("stockout_cost") <= 0, "stockout_cost", "must be positive"),
+            (
+                (pl.col("policy") == "sS") & (pl.col("lead_time") != pl.col("lead_time").round()),
+                "lead_time",
+                "an sS lead time must be a whole number of periods",
+            ),
+        ]
+        for bad, column, message in checks:
+            rows = frame.filter(bad.fill_null(False)).select("_row", pl.col(column).cast(pl.String))
+            if rows.height:
+                log.add_rows(name, rows, column, message, column)
+    if log.total or frame is None:
+        raise InputError(log.faults, log.truncated)
+    return frame.drop("_row")

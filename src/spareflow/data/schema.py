@@ -246,6 +246,21 @@ STANDALONE_DEMAND = Table(
     ),
 )
 
+#: Parameters of ``spareflow policy``: one exact cost-optimal policy per row.
+POLICY_PARAMS = Table(
+    "params",
+    (
+        _req("item_id", Kind.ID),
+        _req("policy", Kind.TEXT),
+        _req("demand_mean", Kind.NONNEG),
+        _req("lead_time", Kind.NONNEG),
+        _req("holding_cost", Kind.NONNEG),
+        _req("stockout_cost", Kind.NONNEG),
+        _req("fixed_cost", Kind.NONNEG),
+    ),
+    key=("item_id",),
+)
+
 #: Tables a planning dataset must have.
 REQUIRED_TABLES: tuple[str, ...] = ("items", "sites", "demand")
 
