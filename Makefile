@@ -33,6 +33,7 @@ test: $(FULL)
 bench: $(FULL)
 	$(PY) benchmarks/forecast_vs_statsforecast.py --repeat 3
 	$(PY) benchmarks/auto_on_real_data.py
+	$(PY) benchmarks/policy_vs_stockpyl.py
 
 lint: $(FULL)
 	$(VENV)/bin/ruff check src tests benchmarks
