@@ -12,7 +12,10 @@ mean > ``FAST_MEAN``    normal (CV <= 0.5) or gamma, discretised on the integers
 variance <= 1.05 mean   Poisson (a dispersion this low is noise around Poisson)
 intermittent or lumpy   compound Poisson with geometric sizes ("stuttering
                         Poisson", Pólya-Aeppli): demand occurs in orders of
-                        several units (Silver, Pyke & Thomas 2017, sec. 7.10)
+                        several units (Silver, Pyke & Thomas 2017, sec. 7.10);
+                        beyond ``STUTTER_MAX`` units of support the negative
+                        binomial (its pmf is closed-form, the stuttering one a
+                        recurrence over every unit)
 otherwise               negative binomial (compound Poisson, logarithmic sizes)
 ======================  =========================================================
 
@@ -38,6 +41,9 @@ I64 = NDArray[np.int64]
 #: Mean demand over the interval above which a continuous family (normal or gamma,
 #: discretised) replaces the count models: a fast mover.
 FAST_MEAN = 100.0
+
+#: Largest support (units) computed with the stuttering-Poisson recurrence.
+STUTTER_MAX = 1000
 
 #: Mass left beyond the last column of a pmf matrix (about, at most).
 TAIL = 1e-8
@@ -127,6 +133,10 @@ def fit_interval_demand(
     fam[fast & (cv2 <= 0.25)] = Family.NORMAL
     fam[fast & (cv2 > 0.25)] = Family.GAMMA
     fam[mean <= 0.0] = Family.ZERO
+    wide = fam == Family.STUTTER
+    if wide.any():
+        probe = IntervalDemand(fam[wide], mean[wide], var[wide]).support()
+        fam[np.flatnonzero(wide)[probe > STUTTER_MAX]] = Family.NEGBIN
     # Poisson needs variance = mean; keep the moments the chosen family really has
     var = np.where(fam == Family.POISSON, mean, var)
     var = np.where(fam == Family.ZERO, 0.0, var)
@@ -182,17 +192,19 @@ def _stuttering_poisson(mean: F64, var: F64, last: int) -> F64:
     a = (var / mean + 1.0) / 2.0
     lam = mean / a
     theta = 1.0 - 1.0 / a
-    out = np.zeros((mean.shape[0], last + 1))
-    out[:, 0] = np.exp(-lam)
+    out = np.zeros((last + 1, mean.shape[0]))  # time-major: each step a contiguous row
+    out[0] = np.exp(-lam)
     if last >= 1:
-        out[:, 1] = lam * (1.0 - theta) * out[:, 0]
+        out[1] = lam * (1.0 - theta) * out[0]
     c1 = lam * (1.0 - theta)
     t2 = theta**2
+    two_theta = 2.0 * theta
     for j in range(2, last + 1):
-        out[:, j] = (
-            (c1 + 2.0 * theta * (j - 1)) * out[:, j - 1] - t2 * (j - 2) * out[:, j - 2]
-        ) / j
-    return out
+        row = out[j]
+        np.multiply(c1 + two_theta * (j - 1), out[j - 1], out=row)
+        row -= t2 * (j - 2) * out[j - 2]
+        row /= j
+    return np.ascontiguousarray(out.T)
 
 
 def _normal_cdf(x: F64, mean: F64, var: F64) -> F64:
