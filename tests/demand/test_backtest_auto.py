@@ -362,3 +362,17 @@ def test_quantile_hits_equal_counting_under_each_quantile(seed: int) -> None:
         axis=(0, 1)
     )
     np.testing.assert_array_equal(quantile_hits(forecast, shape, actual, levels), expected)
+
+
+def test_coverage_of_many_series_is_pooled_over_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    bt_module = sys.modules["spareflow.demand.backtest"]  # the package re-exports the function
+    rng = np.random.default_rng(2)
+    y = np.where(rng.random((300, 30)) < 0.4, rng.integers(1, 6, (300, 30)), 0).astype(float)
+    full = backtest(y, ["tsb"], horizon=4, origins=3, levels=(0.5, 0.9))
+    monkeypatch.setattr(bt_module, "CALIBRATION_SERIES", 120)
+    sampled = backtest(y, ["tsb"], horizon=4, origins=3, levels=(0.5, 0.9))
+    np.testing.assert_array_equal(sampled.mse, full.mse)  # accuracy uses every series
+    assert not np.array_equal(sampled.coverage, full.coverage)
+    np.testing.assert_allclose(sampled.coverage, full.coverage, atol=0.05)

@@ -1,0 +1,68 @@
+"""How ``spareflow plan`` scales: generate a planning dataset of about N item-sites x 36
+months as Parquet, then plan it in this process, printing the time of each stage and
+the peak memory.
+
+    .venv/bin/python benchmarks/plan_scale.py [--item-sites 1000000] [--workdir DIR]
+
+The demo generator makes about 2.6 item-sites per item at 3 sites, so the item count is
+N / 2.6. The simulation is skipped (``--simulate-days 0``) unless asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--item-sites", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--simulate-days", type=int, default=0)
+    args = parser.parse_args()
+
+    from spareflow.data.demo import generate_dataset
+    from spareflow.data.load import load_dataset
+    from spareflow.data.write import write_dataset
+    from spareflow.plan.stock import PlanParams, stock_plan
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="spareflow-scale-"))
+    folder = work / "dataset"
+    t0 = time.perf_counter()
+    tables = generate_dataset(items=max(1, round(args.item_sites / 2.6)), sites=3, seed=1)
+    write_dataset(tables, folder, "parquet")
+    del tables
+    print(f"generate + write Parquet: {time.perf_counter() - t0:7.1f} s", flush=True)
+
+    stages: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        stages.setdefault(stage, now)
+        if done >= total:
+            print(f"  {stage:<10} {now - stages[stage]:7.1f} s", flush=True)
+
+    start = time.perf_counter()
+    dataset = load_dataset(folder)
+    print(f"  load       {time.perf_counter() - start:7.1f} s", flush=True)
+    plan = stock_plan(dataset, PlanParams(simulate_days=args.simulate_days), progress=progress)
+    total = time.perf_counter() - start
+    print(
+        f"plan of {plan.table.height:,} item-sites: {total:.1f} s, peak memory {peak_gib():.2f} GiB"
+    )
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
