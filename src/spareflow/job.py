@@ -104,7 +104,9 @@ def run_demo(
     dataset_dir = root / "dataset"
     write_dataset(tables, dataset_dir, "csv")
     dataset = load_dataset(dataset_dir)
-    plan, written = run_plan(dataset, root, PlanParams(horizon=horizon), progress=progress)
+    plan, written = run_plan(
+        dataset, root, PlanParams(horizon=horizon, forecast_quantiles=True), progress=progress
+    )
     demand = plan.demand
     forecast = demand.forecast.table().join(
         demand.classes.select("item_id", "site_id", "demand_class", "abc", "xyz"),

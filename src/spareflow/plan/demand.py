@@ -136,12 +136,14 @@ def demand_plan(
     origins: int = AUTO_ORIGINS,
     progress: Progress | None = None,
     step: int = AUTO_STEP,
+    forecast_levels: Sequence[float] | None = None,
 ) -> DemandPlan:
     """Classify, backtest (with quantile calibration) and forecast every series.
 
     One backtest (``origins`` rolling origins ``step`` periods apart) serves both the
     accuracy report and ``auto``: with ``auto`` among the methods it also scores every
-    ``auto`` candidate.
+    ``auto`` candidate. The forecasts carry their variance, and quantiles at
+    ``forecast_levels`` (default: the backtest's ``levels``).
     """
     classes = classify_matrix(matrix, unit_cost)
     names = check_methods(methods)
@@ -164,9 +166,10 @@ def demand_plan(
         horizon,
         matrix.period,
         params,
-        levels,
+        levels if forecast_levels is None else forecast_levels,
         origins,
         progress,
+        uncertainty=True,
         scored=bt,
         step=step,
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -54,6 +54,7 @@ class PlanParams:
     """Options of a stock plan. ``target``: default unit fill rate; ``budget``: total
     inventory investment allowed (currency), None for none; ``horizon``: forecast
     periods; ``simulate_days`` and ``replications`` size the simulation (0 days: none);
+    ``forecast_quantiles``: the forecasts also carry quantiles (the demo writes them);
     ``criticality_weights``: (criticality, weight) pairs for the budget's marginal
     analysis (units filled count that many times; others weigh 1)."""
 
@@ -65,6 +66,7 @@ class PlanParams:
     replications: int = 5
     seed: int = 0
     criticality_weights: tuple[tuple[str, float], ...] = ()
+    forecast_quantiles: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target < 1.0:
@@ -225,6 +227,7 @@ def stock_plan(
         methods=("auto", *AUTO_CANDIDATES),
         levels=DEFAULT_LEVELS,
         progress=progress,
+        forecast_levels=None if params.forecast_quantiles else (),
     )
     facts = item_site_facts(dataset, matrix.keys, params.target)
     inputs = stock_inputs(facts, demand, params.period)
@@ -320,7 +323,10 @@ def plan_table(
     )
     order = order_now(position, policy.reorder_point, policy.order_quantity)
     lead = inputs.lead_time_days
-    need = [as_of + timedelta(days=int(d)) for d in lead]
+    need = pl.Series(
+        "need_date", np.datetime64(as_of, "D") + np.asarray(lead).astype("timedelta64[D]")
+    )
+
     unit_cost = inputs.unit_cost
     svc = policy.service
     return pl.DataFrame(
@@ -355,7 +361,7 @@ def plan_table(
             "backorders": facts["backorders"],
             "inventory_position": position,
             "order_now": order,
-            "need_date": pl.Series(need, dtype=pl.Date),
+            "need_date": need.cast(pl.Date),
         }
     ).with_columns(
         pl.when(pl.col("order_now") > 0)
