@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spareflow.stock.optimise import Curve, curve_points, efficient_curve, steps_for_budget
-from spareflow.stock.policy import DAYS_PER_YEAR, StockInputs, service_on_grid
+from spareflow.stock.policy import DAYS_PER_YEAR, PolicyGrid, StockInputs
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -53,12 +53,10 @@ class SystemCurve:
         return {"investment": invest.tolist(), "fill_rate": fill.tolist()}
 
 
-def system_curve(inputs: StockInputs, top: I64, weights: F64) -> SystemCurve:
-    """The curve over reorder points -1 .. about ``top`` + HEADROOM per item-site."""
-    span = np.maximum(np.asarray(top, dtype=np.int64) + 1 + HEADROOM, 1)
-    stride = np.maximum(1, -(-span // STEPS))
-    levels = -1 + stride[:, None] * np.arange(STEPS + 1)[None, :]
-    fill, on_hand = service_on_grid(inputs, levels)
+def system_curve(inputs: StockInputs, grid: PolicyGrid, weights: F64) -> SystemCurve:
+    """The curve over each item-site's reorder-point grid (``grid``, from
+    :func:`stock.policy.policies_with_grid` with ``STEPS`` and ``HEADROOM``)."""
+    fill, on_hand = grid.fill_rate, grid.on_hand
     demand = np.maximum(np.nan_to_num(inputs.mean_per_day), 0.0) * DAYS_PER_YEAR
     w = np.asarray(weights, dtype=np.float64) * demand
     unit = np.maximum(np.nan_to_num(inputs.unit_cost), 0.0)
@@ -68,7 +66,7 @@ def system_curve(inputs: StockInputs, top: I64, weights: F64) -> SystemCurve:
     curve = efficient_curve(np.maximum(gain, 0.0), cost)
     return SystemCurve(
         curve=curve,
-        stride=stride,
+        stride=grid.stride,
         base_value=float((on_hand[:, 0] * unit).sum()),
         base_filled=float((w * fill[:, 0]).sum()),
         weight_total=float(w.sum()),

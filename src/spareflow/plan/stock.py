@@ -32,12 +32,12 @@ from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, period_start
 from spareflow.demand.methods import AUTO_CANDIDATES
 from spareflow.errors import ParameterError
-from spareflow.plan.budget import reorder_points_for_budget, system_curve
+from spareflow.plan.budget import HEADROOM, STEPS, reorder_points_for_budget, system_curve
 from spareflow.plan.demand import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
 from spareflow.simulate.demand import FamilyDemand
 from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
 from spareflow.stock.distributions import Family, fit_interval_demand
-from spareflow.stock.policy import Policy, StockInputs, policies_for_targets
+from spareflow.stock.policy import Policy, StockInputs, policies_for_targets, policies_with_grid
 
 Progress = Callable[[str, int, int], None]
 F64 = NDArray[np.float64]
@@ -233,8 +233,9 @@ def stock_plan(
     inputs = stock_inputs(facts, demand, params.period)
     if progress:
         progress("policies", 0, 1)
-    policy = policies_for_targets(inputs)
-    system = system_curve(inputs, policy.reorder_point, criticality_weights(facts, params))
+    grid = policies_with_grid(inputs, STEPS, HEADROOM)
+    policy = grid.policy
+    system = system_curve(inputs, grid, criticality_weights(facts, params))
     extras: dict[str, object] = {"_curve": system.points()}
     if params.budget is not None:
         # the best weighted fill rate the budget buys, target or not

@@ -179,9 +179,37 @@ def policies_for_targets(
     Items are processed in blocks of like support (the demand tables are (items,
     units)): at most ``block`` items and about ``cells`` table cells per block.
     """
+    return policies_with_grid(inputs, 0, 0, block, cells, reorder_points).policy
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyGrid:
+    """Policies and, per item-site, their fill rate and expected on hand (units) at the
+    reorder points ``-1 + stride * k``, k = 0..steps (arrays (items, steps + 1))."""
+
+    policy: Policy
+    stride: I64
+    fill_rate: F64
+    on_hand: F64
+
+
+def policies_with_grid(
+    inputs: StockInputs,
+    steps: int,
+    headroom: int,
+    block: int = 2_000,
+    cells: int = 2_000_000,
+    reorder_points: I64 | None = None,
+) -> PolicyGrid:
+    """:func:`policies_for_targets` and, from the same demand tables, the service on a
+    grid of ``steps`` equal steps from r = -1 to past the chosen r by ``headroom``."""
+    n = len(inputs)
     q_all = order_quantity(inputs)
     parts: list[Policy] = []
     order: list[I64] = []
+    stride = np.ones(n, dtype=np.int64)
+    fill_grid = np.zeros((n, steps + 1))
+    on_hand_grid = np.zeros((n, steps + 1))
     for rows, sub, h in _banded(inputs, block, cells):
         q = q_all[rows]
         if reorder_points is None:
@@ -202,11 +230,27 @@ def policies_for_targets(
                 service=svc,
             )
         )
+        if steps > 0:
+            span = np.maximum(r + 1 + headroom, 1)
+            st = np.maximum(1, -(-span // steps))
+            levels = -1 + st[:, None] * np.arange(steps + 1)[None, :]
+            stride[rows] = st
+            fill_grid[rows], on_hand_grid[rows] = _grid_service(h, q, levels)
     merged = _concat(parts) if parts else _concat([_empty()])
     flat = np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
     back = np.empty_like(flat)
     back[flat] = np.arange(flat.size)
-    return _take(merged, back)
+    return PolicyGrid(_take(merged, back), stride, fill_grid, on_hand_grid)
+
+
+def _grid_service(h: Horizon, quantity: I64, levels: I64) -> tuple[F64, F64]:
+    """Fill rate and expected on hand of (r, Q) at reorder points ``levels`` (items, G)."""
+    q = np.asarray(quantity, dtype=np.int64)[:, None]
+    fill = fill_rate_by_reorder_point(h, quantity, levels)
+    end = h.cycle_end
+    lo, hi = levels + 1, levels + q + 1
+    backorders = (end.loss2_at(lo) - end.loss2_at(hi)) / q
+    return fill, levels + (q + 1) / 2.0 - end.mean[:, None] + backorders
 
 
 def service_on_grid(
@@ -219,13 +263,7 @@ def service_on_grid(
     fill = np.empty(lv.shape)
     on_hand = np.empty(lv.shape)
     for rows, _, h in _banded(inputs, block, cells):
-        q = q_all[rows][:, None]
-        r = lv[rows]
-        fill[rows] = fill_rate_by_reorder_point(h, q_all[rows], r)
-        end = h.cycle_end
-        lo, hi = r + 1, r + q + 1
-        backorders = (end.loss2_at(lo) - end.loss2_at(hi)) / q
-        on_hand[rows] = r + (q + 1) / 2.0 - end.mean[:, None] + backorders
+        fill[rows], on_hand[rows] = _grid_service(h, q_all[rows], lv[rows])
     return fill, on_hand
 
 
