@@ -219,9 +219,13 @@ def demand_path(path: str | Path) -> Path:
                 f"{p}: no demand table (demand.csv, demand.parquet or demand.xlsx) in this folder"
             )
         p = found
+    _check_suffix(p)
+    return p
+
+
+def _check_suffix(p: Path) -> None:
     if p.suffix.lower() not in SUFFIXES:
         raise NotFound(f"{p}: unsupported file type '{p.suffix}' (use .csv, .parquet or .xlsx)")
-    return p
 
 
 def load_demand_table(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
@@ -255,8 +259,7 @@ def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise NotFound(f"{p}: file not found")
-    if p.suffix.lower() not in SUFFIXES:
-        raise NotFound(f"{p}: unsupported file type '{p.suffix}' (use .csv, .parquet or .xlsx)")
+    _check_suffix(p)
     log = FaultLog(cap=max_faults)
     frame = read_table(p, POLICY_PARAMS, log)
     if frame is not None and all(c.name in frame.columns for c in POLICY_PARAMS.columns):

@@ -36,8 +36,14 @@ from spareflow.plan.budget import HEADROOM, STEPS, reorder_points_for_budget, sy
 from spareflow.plan.demand import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
 from spareflow.simulate.demand import FamilyDemand
 from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
-from spareflow.stock.distributions import Family, fit_interval_demand
-from spareflow.stock.policy import Policy, StockInputs, policies_for_targets, policies_with_grid
+from spareflow.stock.distributions import Family
+from spareflow.stock.policy import (
+    Policy,
+    StockInputs,
+    policies_for_targets,
+    policies_with_grid,
+    protection_demand,
+)
 
 Progress = Callable[[str, int, int], None]
 F64 = NDArray[np.float64]
@@ -290,18 +296,9 @@ def simulate_plan(
 
 
 def _families(inputs: StockInputs) -> list[str]:
-    """The demand family chosen for each item-site's protection interval (lead time plus
-    the review day), by name."""
-    sd = inputs.lead_time_sd_days
-    d = fit_interval_demand(
-        inputs.mean_per_day,
-        inputs.variance_per_day,
-        np.asarray(inputs.lead_time_days, dtype=np.float64) + 1.0,
-        inputs.intermittent,
-        None if sd is None else np.nan_to_num(np.asarray(sd)) ** 2,
-    )
+    """The demand family chosen for each item-site's protection interval, by name."""
     names = np.array([f.name for f in Family])
-    return names[d.family].tolist()  # type: ignore[no-any-return]
+    return names[protection_demand(inputs).family].tolist()  # type: ignore[no-any-return]
 
 
 def _as_of(matrix: DemandMatrix) -> date:

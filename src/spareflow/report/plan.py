@@ -40,21 +40,19 @@ def _curve_chart(curve: dict[str, Any], chosen: tuple[float, float] | None) -> g
     return fig
 
 
-def _by_class_chart(table: pl.DataFrame) -> go.Figure:
-    w = pl.col("forecast_per_period")
-    g = (
-        table.group_by("demand_class")
-        .agg(
-            (pl.col("expected_fill_rate") * w).sum().truediv(w.sum()).alias("fill"),
-            pl.col("inventory_value").sum().alias("value"),
-        )
-        .sort("demand_class")
-    )
+def _by_class_chart(by_class: list[dict[str, Any]]) -> go.Figure:
+    """From the summary's ``by_class`` rows (demand-weighted fill rate, investment)."""
+    classes = [str(r["demand_class"]) for r in by_class]
+    g = {
+        "demand_class": classes,
+        "value": [r["investment"] for r in by_class],
+        "fill": [r["expected_fill_rate"] for r in by_class],
+    }
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=g["demand_class"].to_list(), y=g["value"].to_list(), name="investment"))
+    fig.add_trace(go.Bar(x=g["demand_class"], y=g["value"], name="investment"))
     fig.add_trace(
         go.Scatter(
-            x=g["demand_class"].to_list(), y=g["fill"].to_list(), name="expected fill rate",
+            x=g["demand_class"], y=g["fill"], name="expected fill rate",
             yaxis="y2", mode="markers", marker={"size": 12},
         )
     )  # fmt: skip
@@ -107,7 +105,7 @@ def plan_sections(
     if curve is not None:
         chosen = (summary["investment"], summary["expected_fill_rate"])
         figs.append(_curve_chart(curve, chosen))
-    figs.append(_by_class_chart(plan.table))
+    figs.append(_by_class_chart(summary["by_class"]))
     charts = "".join(
         f.to_html(full_html=False, include_plotlyjs=(k == 0), config={"displaylogo": False})
         for k, f in enumerate(figs)

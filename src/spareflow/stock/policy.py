@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from spareflow.stock.distributions import IntervalDemand, fit_interval_demand
 from spareflow.stock.service import Horizon, Service, horizon, rq
 
 F64 = NDArray[np.float64]
@@ -290,18 +291,21 @@ def _blocks(sorted_width: I64, block: int, cells: int) -> list[slice]:
     return out
 
 
-def _support(inputs: StockInputs) -> I64:
-    from spareflow.stock.distributions import fit_interval_demand
-
+def protection_demand(inputs: StockInputs) -> IntervalDemand:
+    """Demand over each item-site's protection interval: lead time plus the review day
+    (its family decides the tables' width and the simulation's demand model)."""
     sd = inputs.lead_time_sd_days
-    d = fit_interval_demand(
+    return fit_interval_demand(
         inputs.mean_per_day,
         inputs.variance_per_day,
         np.asarray(inputs.lead_time_days, dtype=np.float64) + 1.0,
         inputs.intermittent,
         None if sd is None else np.nan_to_num(np.asarray(sd)) ** 2,
     )
-    return d.support()
+
+
+def _support(inputs: StockInputs) -> I64:
+    return protection_demand(inputs).support()
 
 
 def _take(p: Policy, rows: I64) -> Policy:
