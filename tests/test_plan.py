@@ -206,3 +206,19 @@ def test_plan_simulates_itself(small: Path) -> None:
     assert expected is not None
     assert abs(simulated - expected) <= 0.02  # type: ignore[operator]
     assert "simulated_fill_rate" in plan.table.columns
+
+
+def test_simulate_command_and_its_bad_input(small: Path, tmp_path: Path) -> None:
+    assert_ok(run("plan", small, "--out", "out", cwd=tmp_path))
+    result = run("simulate", "out", "--days", "400", "--replications", "2", cwd=tmp_path)
+    assert_ok(result)
+    sim = pl.read_parquet(tmp_path / "out" / "simulation.parquet")
+    assert sim.height == pl.read_parquet(tmp_path / "out" / "plan.parquet").height
+    assert "simulated fill rate:" in result.stdout
+    lines = assert_user_error(run("simulate", "nowhere", cwd=tmp_path))
+    assert "nowhere" in lines[0] and "no plan" in lines[0]
+    pl.DataFrame({"item_id": ["A"]}).write_parquet(tmp_path / "bad.parquet")
+    lines = assert_user_error(run("simulate", "bad.parquet", cwd=tmp_path))
+    assert "bad.parquet" in lines[0] and "missing" in lines[0] and "reorder_point" in lines[0]
+    lines = assert_user_error(run("simulate", "out", "--days", "1", cwd=tmp_path))
+    assert "--days" in lines[0]
