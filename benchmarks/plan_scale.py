@@ -5,7 +5,7 @@ the peak memory.
     .venv/bin/python benchmarks/plan_scale.py [--item-sites 1000000] [--workdir DIR]
 
 The demo generator makes about 2.6 item-sites per item at 3 sites, so the item count is
-N / 2.6. The simulation is skipped (``--simulate-days 0``) unless asked for.
+N / 2.6; a dataset already in ``--workdir`` is reused. The simulation is skipped (``--simulate-days 0``) unless asked for.
 """
 
 from __future__ import annotations
@@ -37,11 +37,14 @@ def main() -> int:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="spareflow-scale-"))
     folder = work / "dataset"
-    t0 = time.perf_counter()
-    tables = generate_dataset(items=max(1, round(args.item_sites / 2.6)), sites=3, seed=1)
-    write_dataset(tables, folder, "parquet")
-    del tables
-    print(f"generate + write Parquet: {time.perf_counter() - t0:7.1f} s", flush=True)
+    if (folder / "demand.parquet").exists():
+        print(f"reusing the dataset in {folder}", flush=True)
+    else:
+        t0 = time.perf_counter()
+        tables = generate_dataset(items=max(1, round(args.item_sites / 2.6)), sites=3, seed=1)
+        write_dataset(tables, folder, "parquet")
+        del tables
+        print(f"generate + write Parquet: {time.perf_counter() - t0:7.1f} s", flush=True)
 
     stages: dict[str, float] = {}
 

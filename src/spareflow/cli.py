@@ -283,21 +283,34 @@ def plan(
         str,
         typer.Option(help="Budget weights per criticality, e.g. high=3,medium=1,low=0.5."),
     ] = "",
-    engine: Annotated[str, typer.Option(help="local (dask: not in this version).")] = "local",
+    engine: Annotated[
+        str,
+        typer.Option(help="local (threads in this process) or dask (a Dask cluster)."),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine dask: the scheduler's address (tcp://host:8786) or 'local' "
+            "(a cluster on this machine; the default)."
+        ),
+    ] = None,
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
     try:
         from spareflow.data.load import load_dataset
         from spareflow.data.periods import check_period
         from spareflow.job import run_plan
+        from spareflow.plan.engine import ENGINES, make_engine
         from spareflow.plan.stock import PlanParams
 
         _started()
 
-        if engine != "local":
+        if engine not in ENGINES:
             raise ParameterError(
-                "--engine", f"only 'local' is available in this version, got {engine!r}"
+                "--engine", f"unknown engine {engine!r}; known: {', '.join(ENGINES)}"
             )
+        if scheduler is not None and engine != "dask":
+            raise ParameterError("--scheduler", "only goes with --engine dask")
         params = PlanParams(
             target=target,
             budget=budget,
@@ -306,8 +319,12 @@ def plan(
             criticality_weights=_weights(criticality_weights),
         )
         ds = load_dataset(dataset)
-        with _progress() as progress:
-            _, paths = run_plan(ds, out, params, csv=csv, progress=progress)
+        runner = make_engine(engine, scheduler)
+        try:
+            with _progress() as progress:
+                _, paths = run_plan(ds, out, params, csv=csv, progress=progress, engine=runner)
+        finally:
+            runner.close()
     except SpareflowError as exc:
         raise _fail(exc) from None
     for label, path in paths.items():

@@ -16,6 +16,7 @@ from spareflow.data.demo import generate_dataset
 from spareflow.data.load import Dataset, load_dataset
 from spareflow.data.write import write_dataset, write_table
 from spareflow.plan import DemandPlan
+from spareflow.plan.engine import Engine
 from spareflow.plan.outputs import stock_summary, write_plan
 from spareflow.plan.stock import PlanParams, StockPlan, stock_plan
 
@@ -71,10 +72,12 @@ def run_plan(
     params: PlanParams = PlanParams(),
     csv: bool = False,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> tuple[StockPlan, dict[str, Path]]:
     """The stock plan of ``dataset`` into folder ``out``: plan table, ERP reorder rules,
-    summary.json and report.html. Everything is computed before anything is written."""
-    plan = stock_plan(dataset, params, progress=progress)
+    summary.json and report.html. Everything is computed before anything is written.
+    ``engine``: where the plan's partitions run (default: threads in this process)."""
+    plan = stock_plan(dataset, params, progress=progress, engine=engine)
     summary = {**summarise(plan.demand, len(dataset.carried_over)), **stock_summary(plan)}
     from spareflow.report.html import demand_report  # plotly only when a report is made
     from spareflow.report.plan import plan_sections

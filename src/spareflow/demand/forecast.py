@@ -16,7 +16,7 @@ import polars as pl
 
 from spareflow.data.periods import DemandMatrix, check_period, demand_matrix
 from spareflow.demand._ses import F64
-from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, choose, combine
+from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, AutoChoice, choose, combine
 from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
 from spareflow.demand.methods import (
     AUTO_CANDIDATES,
@@ -86,13 +86,16 @@ def run_forecast(
     uncertainty: bool = False,
     scored: BacktestResult | None = None,
     step: int = AUTO_STEP,
+    choice: AutoChoice | None = None,
 ) -> ForecastResult:
     """Forecast every series with every method; ``auto`` runs a backtest to choose.
 
     With ``uncertainty`` (implied by quantile ``levels``) each forecast also carries the
     variance of demand per period, and the quantiles at ``levels``. ``auto`` backtests its
     candidates from ``origins`` rolling origins ``step`` periods apart; ``scored``: a
-    backtest already run on the same series that scores every candidate, used instead.
+    backtest already run on the same series that scores every candidate, used instead;
+    ``choice``: ``auto``'s choice made already (e.g. over more series than these, as a
+    partition of a larger plan does), used as it is.
     """
     names = check_methods(methods)
     if horizon < 1:
@@ -108,7 +111,9 @@ def run_forecast(
     auto_method = None
     bt = None
     if "auto" in names:
-        if scored is not None and set(AUTO_CANDIDATES) <= set(scored.methods):
+        if choice is not None or (
+            scored is not None and set(AUTO_CANDIDATES) <= set(scored.methods)
+        ):
             bt = scored
         else:
             bt = backtest(
@@ -120,7 +125,9 @@ def run_forecast(
                 params=params,
                 progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
             )
-        choice = choose(bt)
+        if choice is None:
+            assert bt is not None
+            choice = choose(bt)
         auto_method = choice.method
         point["auto"] = combine(point, choice)
     point = {m: point[m] for m in names}

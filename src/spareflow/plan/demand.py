@@ -45,9 +45,12 @@ def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
         first_day = demand.get_column("date").min()
         silent = (
             pl.concat(stocked)
-            .unique()
+            .unique(maintain_order=True)  # the plan's row order must not vary between runs
             .join(
-                demand.select("item_id", "site_id").unique(), on=["item_id", "site_id"], how="anti"
+                demand.select("item_id", "site_id").unique(),
+                on=["item_id", "site_id"],
+                how="anti",
+                maintain_order="left",
             )
         )
         if silent.height:

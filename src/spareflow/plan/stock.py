@@ -21,7 +21,7 @@ date, the day after the last period of history.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -30,23 +30,39 @@ from numpy.typing import NDArray
 
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, period_start
-from spareflow.demand.methods import AUTO_CANDIDATES
+from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, choose
+from spareflow.demand.backtest import CALIBRATION_SERIES, backtest, backtest_horizon
+from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams
 from spareflow.errors import ParameterError
-from spareflow.plan.budget import HEADROOM, STEPS, reorder_points_for_budget, system_curve
-from spareflow.plan.demand import DEFAULT_LEVELS, DemandPlan, demand_plan, matrix_from_dataset
+from spareflow.plan.budget import SystemCurve
+from spareflow.plan.demand import (
+    DEFAULT_LEVELS,
+    DemandPlan,
+    classify_matrix,
+    matrix_from_dataset,
+)
+from spareflow.plan.engine import Engine, LocalEngine
+from spareflow.plan.partition import (
+    BacktestPart,
+    BudgetPart,
+    StockPart,
+    backtest_part,
+    budget_part,
+    merge_backtests,
+    merge_forecasts,
+    partitions,
+    stock_part,
+    take_backtest,
+    take_choice,
+)
 from spareflow.simulate.demand import FamilyDemand
 from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
 from spareflow.stock.distributions import Family
-from spareflow.stock.policy import (
-    Policy,
-    StockInputs,
-    policies_for_targets,
-    policies_with_grid,
-    protection_demand,
-)
+from spareflow.stock.policy import Policy, StockInputs, concat_policies
 
 Progress = Callable[[str, int, int], None]
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 
 DAYS_PER_PERIOD: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
 DEFAULT_TARGET = 0.95
@@ -185,22 +201,18 @@ def criticality_weights(facts: pl.DataFrame, params: PlanParams) -> F64:
     return np.array([table.get(c, 1.0) if c is not None else 1.0 for c in crit], dtype=np.float64)
 
 
-def stock_inputs(facts: pl.DataFrame, plan: DemandPlan, period: Period) -> StockInputs:
-    """Per item-site inputs of the policy engine: daily demand from the ``auto``
-    forecast and its variance, sourcing facts and targets."""
-    fc = plan.forecast
-    days = DAYS_PER_PERIOD[period]
-    mean = np.nan_to_num(fc.point["auto"]) / days
-    var = np.nan_to_num(fc.variance["auto"]) / days
-    classes = plan.classes["demand_class"].to_numpy()
-    intermittent = np.isin(classes, ["intermittent", "lumpy"])
+def stock_inputs(facts: pl.DataFrame, classes: pl.DataFrame) -> StockInputs:
+    """Per item-site inputs of the policy engine from its facts and demand class; the
+    daily demand is left at zero for each partition to fill from its forecast."""
+    n = facts.height
+    intermittent = np.isin(classes["demand_class"].to_numpy(), ["intermittent", "lumpy"])
 
     def col(name: str) -> F64:
         return facts.get_column(name).cast(pl.Float64).to_numpy()
 
     return StockInputs(
-        mean_per_day=mean,
-        variance_per_day=var,
+        mean_per_day=np.zeros(n),
+        variance_per_day=np.zeros(n),
         intermittent=intermittent,
         lead_time_days=np.rint(col("lead_time_days")).astype(np.int64),
         unit_cost=np.nan_to_num(col("unit_cost")),
@@ -221,37 +233,88 @@ def order_now(position: F64, reorder_point: NDArray[np.int64], quantity: NDArray
 
 
 def stock_plan(
-    dataset: Dataset, params: PlanParams = PlanParams(), progress: Progress | None = None
+    dataset: Dataset,
+    params: PlanParams = PlanParams(),
+    progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> StockPlan:
     """Classify, forecast (``auto``), choose policies for the targets, position the
-    stock and (with ``params.budget``) fit the plan to the budget."""
+    stock and (with ``params.budget``) fit the plan to the budget.
+
+    The item-sites are split into partitions that ``engine`` (default: this process's
+    threads) works on; what the whole plan must agree on is computed once from the
+    merged results (see ``plan.partition``).
+    """
+    engine = engine if engine is not None else LocalEngine()
     matrix = matrix_from_dataset(dataset, params.period)
-    demand = demand_plan(
-        matrix,
-        unit_cost=dataset["items"],
-        horizon=params.horizon,
-        methods=("auto", *AUTO_CANDIDATES),
-        levels=DEFAULT_LEVELS,
-        progress=progress,
-        forecast_levels=None if params.forecast_quantiles else (),
-    )
+    classes = classify_matrix(matrix, dataset["items"])
     facts = item_site_facts(dataset, matrix.keys, params.target)
-    inputs = stock_inputs(facts, demand, params.period)
-    if progress:
-        progress("policies", 0, 1)
-    grid = policies_with_grid(inputs, STEPS, HEADROOM)
-    policy = grid.policy
-    system = system_curve(inputs, grid, criticality_weights(facts, params))
+    base = stock_inputs(facts, classes)
+    weights = criticality_weights(facts, params)
+    n, spans = matrix.values.shape[0], partitions(matrix.values.shape[0])
+    y = matrix.values
+    method_params = MethodParams()
+    bt_horizon = backtest_horizon(matrix.n_periods, params.horizon)
+
+    def bar(stage: str) -> Callable[[int, int], None] | None:
+        return (lambda d, t: progress(stage, d, t)) if progress else None
+
+    parts_bt = engine.map(
+        backtest_part,
+        [BacktestPart(y[s], bt_horizon, AUTO_ORIGINS, AUTO_STEP, method_params) for s in spans],
+        bar("backtest"),
+    )
+    calib = calibration_rows(n)
+    calibration = backtest(
+        y[calib],
+        AUTO_CANDIDATES,
+        bt_horizon,
+        origins=AUTO_ORIGINS,
+        step=AUTO_STEP,
+        params=method_params,
+        levels=DEFAULT_LEVELS,
+    )
+    bt = merge_backtests(parts_bt, calibration)
+    del parts_bt
+    choice = choose(bt)
+    levels = DEFAULT_LEVELS if params.forecast_quantiles else ()
+    days = DAYS_PER_PERIOD[params.period]
+    stock_parts = [
+        StockPart(
+            matrix=DemandMatrix(matrix.keys[s], y[s], matrix.period, matrix.first),
+            backtest=take_backtest(bt, s),
+            choice=take_choice(choice, s),
+            inputs=base.take(s),  # type: ignore[arg-type]
+            weights=weights[s],
+            horizon=params.horizon,
+            params=method_params,
+            levels=levels,
+            days_per_period=days,
+        )
+        for s in spans
+    ]
+    results = engine.map(stock_part, stock_parts, bar("policies"))
+    del stock_parts
+    forecast = merge_forecasts([r.forecast for r in results], matrix, bt)
+    demand = DemandPlan(classes=classes, forecast=forecast, backtest=bt)
+    inputs = replace(
+        base,
+        mean_per_day=np.concatenate([r.mean_per_day for r in results]),
+        variance_per_day=np.concatenate([r.variance_per_day for r in results]),
+    )
+    policy = concat_policies([r.policy for r in results])
+    family = np.concatenate([r.family for r in results])
+    system = SystemCurve.from_parts([r.curve for r in results])
+    del results
     extras: dict[str, object] = {"_curve": system.points()}
     if params.budget is not None:
         # the best weighted fill rate the budget buys, target or not
-        r = reorder_points_for_budget(system, params.budget)
-        policy = policies_for_targets(inputs, reorder_points=r)
+        level = system.level_for_budget(params.budget)
+        budget_parts = [BudgetPart(inputs.take(s), weights[s], level) for s in spans]  # type: ignore[arg-type]
+        policy = concat_policies(engine.map(budget_part, budget_parts, bar("budget")))
         extras["budget"] = params.budget
-    if progress:
-        progress("policies", 1, 1)
     as_of = _as_of(matrix)
-    table = plan_table(facts, demand, inputs, policy, as_of, params.period)
+    table = plan_table(facts, demand, inputs, policy, family, as_of, params.period)
     if params.simulate_days > 0:
         sim = simulate_plan(table, params, progress)
         table = table.with_columns(pl.Series("simulated_fill_rate", sim.fill_rate))
@@ -264,6 +327,15 @@ def stock_plan(
             "seed": params.seed,
         }
     return StockPlan(table=table, demand=demand, policy=policy, as_of=as_of, extras=extras)
+
+
+def calibration_rows(n: int) -> I64:
+    """The item-sites quantile coverage is pooled over: all, or beyond
+    ``CALIBRATION_SERIES`` a seeded sample of that many (the backtest's own rule)."""
+    if n <= CALIBRATION_SERIES:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    return np.sort(rng.choice(n, CALIBRATION_SERIES, replace=False)).astype(np.int64)
 
 
 def simulate_plan(
@@ -295,10 +367,7 @@ def simulate_plan(
     )
 
 
-def _families(inputs: StockInputs) -> list[str]:
-    """The demand family chosen for each item-site's protection interval, by name."""
-    names = np.array([f.name for f in Family])
-    return names[protection_demand(inputs).family].tolist()  # type: ignore[no-any-return]
+_FAMILY_NAMES = np.array([f.name for f in Family])
 
 
 def _as_of(matrix: DemandMatrix) -> date:
@@ -311,6 +380,7 @@ def plan_table(
     demand: DemandPlan,
     inputs: StockInputs,
     policy: Policy,
+    family: NDArray[np.int8],
     as_of: date,
     period: Period,
 ) -> pl.DataFrame:
@@ -336,7 +406,7 @@ def plan_table(
             "method": fc.auto_method if fc.auto_method is not None else "auto",
             "forecast_per_period": np.nan_to_num(fc.point["auto"]),
             "demand_variance_per_period": np.nan_to_num(fc.variance["auto"]),
-            "demand_family": _families(inputs),
+            "demand_family": _FAMILY_NAMES[family],
             "period": period,
             "policy": policy.policy,
             "review_period_days": np.zeros(len(inputs), dtype=np.int64),

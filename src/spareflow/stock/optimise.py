@@ -64,8 +64,10 @@ from spareflow.errors import ParameterError
 __all__ = [
     "Curve",
     "CurveSample",
+    "HullSegments",
     "curve_points",
     "efficient_curve",
+    "hull_segments",
     "point_for_budget",
     "point_for_target",
     "steps_at",
@@ -146,19 +148,58 @@ def efficient_curve(gain: F64, cost: F64) -> Curve:
     """
     gain = np.ascontiguousarray(gain, dtype=np.float64)
     cost = np.ascontiguousarray(cost, dtype=np.float64)
+    n, K = gain.shape if gain.ndim == 2 else (0, 0)
+    if n * K >= 2**31:
+        raise ParameterError("gain", f"at most 2**31 - 1 items x steps (got {gain.shape})")
+    if gain.ndim == 2 and gain.shape == cost.shape and n * K == 0:
+        return _curve(np.zeros(1), np.zeros(1), np.empty(0, np.int32), None, (n, K))
+    hull = hull_segments(gain, cost)
+    key, d_cost, d_gain, vertex = hull.ratio, hull.cost, hull.gain, hull.vertex
+    valid = key > 0
+    n_seg = int(np.count_nonzero(valid))
+    np.negative(key, out=key)
+    key[~valid] = np.inf
+    del valid
+    order = np.argsort(key.ravel())
+    _order_ties(order[:n_seg], key.ravel(), n * K)
+    del key
+    idx = order[:n_seg].astype(np.int32)  # n * K < 2**31
+    del order
+    investment = _cumulative(d_cost, idx)
+    del d_cost  # frees the hull's copy, if any, before the next output is allocated
+    benefit = _cumulative(d_gain, idx)
+    del d_gain
+    return _curve(investment, benefit, idx, vertex, (n, K))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HullSegments:
+    """Each item's concave-hull segments, arrays (items, K): ``ratio`` (benefit per
+    currency; 0 or less, or -inf, where there is no worthwhile segment), ``cost``,
+    ``gain`` and ``vertex`` (steps above base at the segment's end; None when segment j
+    ends at step j + 1 for every item). Ratios never rise along an item's segments."""
+
+    ratio: F64
+    cost: F64
+    gain: F64
+    vertex: I32 | None
+
+
+def hull_segments(gain: F64, cost: F64) -> HullSegments:
+    """The concave-hull segments of every item's steps (see the module docstring), the
+    part of :func:`efficient_curve` that works item by item (so it can run on any
+    partition of the items). ``ratio`` is a fresh array; ``cost`` and ``gain`` are the
+    inputs themselves where no item needs a hull."""
+    gain = np.ascontiguousarray(gain, dtype=np.float64)
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
     if gain.ndim != 2 or gain.shape != cost.shape:
         raise ParameterError(
             "gain", f"gain and cost must be 2-D of one shape (got {gain.shape}, {cost.shape})"
         )
     n, K = gain.shape
-    if n * K >= 2**31:
-        raise ParameterError("gain", f"at most 2**31 - 1 items x steps (got {gain.shape})")
-    if n * K == 0:
-        return _curve(np.zeros(1), np.zeros(1), np.empty(0, np.int32), None, (n, K))
     m = _valid_steps(gain, cost)
     inside = np.arange(K) < m[:, None]
     _check(gain, cost, inside)
-
     with np.errstate(divide="ignore", invalid="ignore"):
         key = np.divide(gain, cost)
     rising = ((key[:, 1:] > key[:, :-1]) & inside[:, 1:]).any(axis=1)
@@ -176,23 +217,8 @@ def efficient_curve(gain: F64, cost: F64) -> Curve:
             for j in range(1, K):  # PAVA leaves ratios falling; division may not, by an ulp
                 np.minimum(ratio[j - 1], ratio[j], out=ratio[j])
             d_cost[rows], d_gain[rows], vertex[rows], key[rows] = hc.T, hb.T, he.T, ratio.T
-    valid = key > 0
-    valid &= inside
-    del inside
-    n_seg = int(np.count_nonzero(valid))
-    np.negative(key, out=key)
-    key[~valid] = np.inf
-    del valid
-    order = np.argsort(key.ravel())
-    _order_ties(order[:n_seg], key.ravel(), n * K)
-    del key
-    idx = order[:n_seg].astype(np.int32)  # n * K < 2**31
-    del order
-    investment = _cumulative(d_cost, idx)
-    del d_cost  # frees the hull's copy, if any, before the next output is allocated
-    benefit = _cumulative(d_gain, idx)
-    del d_gain
-    return _curve(investment, benefit, idx, vertex, (n, K))
+    key[~inside] = -np.inf
+    return HullSegments(key, d_cost, d_gain, vertex)
 
 
 def point_for_budget(curve: Curve, budget: float) -> int:

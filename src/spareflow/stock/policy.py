@@ -237,7 +237,7 @@ def policies_with_grid(
             levels = -1 + st[:, None] * np.arange(steps + 1)[None, :]
             stride[rows] = st
             fill_grid[rows], on_hand_grid[rows] = _grid_service(h, q, levels)
-    merged = _concat(parts) if parts else _concat([_empty()])
+    merged = concat_policies(parts) if parts else concat_policies([_empty()])
     flat = np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
     back = np.empty_like(flat)
     back[flat] = np.arange(flat.size)
@@ -325,7 +325,8 @@ def _take(p: Policy, rows: I64) -> Policy:
     )
 
 
-def _concat(parts: list[Policy]) -> Policy:
+def concat_policies(parts: list[Policy]) -> Policy:
+    """The policies of consecutive parts as one (rows in order)."""
     def cat(arrays: list[NDArray[Any]]) -> NDArray[Any]:
         return np.concatenate(arrays)
 
