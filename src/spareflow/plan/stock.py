@@ -246,6 +246,8 @@ def stock_plan(
     merged results (see ``plan.partition``).
     """
     engine = engine if engine is not None else LocalEngine()
+    if progress:
+        progress("prepare", 0, 1)
     matrix = matrix_from_dataset(dataset, params.period)
     classes = classify_matrix(matrix, dataset["items"])
     facts = item_site_facts(dataset, matrix.keys, params.target)
@@ -259,11 +261,16 @@ def stock_plan(
     def bar(stage: str) -> Callable[[int, int], None] | None:
         return (lambda d, t: progress(stage, d, t)) if progress else None
 
+    if progress:
+        progress("prepare", 1, 1)
+
     parts_bt = engine.map(
         backtest_part,
         [BacktestPart(y[s], bt_horizon, AUTO_ORIGINS, AUTO_STEP, method_params) for s in spans],
         bar("backtest"),
     )
+    if progress:
+        progress("calibrate", 0, 1)
     calib = calibration_rows(n)
     calibration = backtest(
         y[calib],
@@ -274,6 +281,8 @@ def stock_plan(
         params=method_params,
         levels=DEFAULT_LEVELS,
     )
+    if progress:
+        progress("calibrate", 1, 1)
     bt = merge_backtests(parts_bt, calibration)
     del parts_bt
     choice = choose(bt)
@@ -307,6 +316,8 @@ def stock_plan(
     system = SystemCurve.from_parts([r.curve for r in results])
     del results
     extras: dict[str, object] = {"_curve": system.points()}
+    if progress:
+        progress("table", 0, 1)
     if params.budget is not None:
         # the best weighted fill rate the budget buys, target or not
         level = system.level_for_budget(params.budget)
@@ -315,6 +326,8 @@ def stock_plan(
         extras["budget"] = params.budget
     as_of = _as_of(matrix)
     table = plan_table(facts, demand, inputs, policy, family, as_of, params.period)
+    if progress:
+        progress("table", 1, 1)
     if params.simulate_days > 0:
         sim = simulate_plan(table, params, progress)
         table = table.with_columns(pl.Series("simulated_fill_rate", sim.fill_rate))

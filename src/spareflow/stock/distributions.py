@@ -222,27 +222,36 @@ class LossTables:
     """Cumulative tables of a pmf matrix for service measures, each (items, K + 2) over
     y = 0..K+1: ``cdf[y] = P(D <= y)``, ``loss1[y] = E[(D - y)+]`` (first-order loss) and
     ``loss2[y] = sum over j >= y of loss1[j]`` (second-order loss; Zipkin 2000, sec. 6.2)
-    and ``cdf_sum[y] = sum over j <= y of cdf[j]``.
+    and ``cdf_sum[y] = sum over j <= y of cdf[j]`` (computed on first use: the (r, Q)
+    ready rate needs it of one table of two).
     """
 
     mean: F64
     cdf: F64
     loss1: F64
     loss2: F64
-    cdf_sum: F64
+    _cdf_sum: list[F64]
+
+    @property
+    def cdf_sum(self) -> F64:
+        if not self._cdf_sum:
+            self._cdf_sum.append(np.cumsum(self.cdf, axis=1))
+        return self._cdf_sum[0]
 
     @classmethod
     def from_pmf(cls, pmf: F64) -> LossTables:
+        # in place where it can be: these tables are the plan's largest arrays
         n, width = pmf.shape
         cdf = np.ones((n, width + 1))
         np.cumsum(pmf, axis=1, out=cdf[:, :width])
-        cdf = np.minimum(cdf, 1.0)
-        survival = 1.0 - cdf  # P(D > y)
+        np.minimum(cdf, 1.0, out=cdf)
+        loss1 = np.subtract(1.0, cdf)  # P(D > y), then summed from the right:
         # loss1[y] = sum_{j >= y} P(D > j), the tail beyond the table being negligible
-        loss1 = np.cumsum(survival[:, ::-1], axis=1)[:, ::-1]
-        loss2 = np.cumsum(loss1[:, ::-1], axis=1)[:, ::-1]
+        np.cumsum(loss1[:, ::-1], axis=1, out=loss1[:, ::-1])
+        loss2 = np.empty_like(loss1)
+        np.cumsum(loss1[:, ::-1], axis=1, out=loss2[:, ::-1])
         mean = loss1[:, 0].copy()
-        return cls(mean=mean, cdf=cdf, loss1=loss1, loss2=loss2, cdf_sum=np.cumsum(cdf, axis=1))
+        return cls(mean=mean, cdf=cdf, loss1=loss1, loss2=loss2, _cdf_sum=[])
 
     def _at(self, table: F64, y: I64, below: F64) -> F64:
         """``table`` at integer levels ``y`` (items, ...) with values for y < 0 from
