@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from spareflow.simulate.monte_carlo import CompoundPoisson
+from spareflow.simulate.models import CompoundPoisson
 from spareflow.stock.distributions import Family
 
 F64 = NDArray[np.float64]
