@@ -61,11 +61,12 @@ class BacktestPart:
     origins: int
     step: int
     params: MethodParams
+    levels: tuple[float, ...] = ()
 
 
 def backtest_part(part: BacktestPart) -> BacktestResult:
-    """Score every ``auto`` candidate on the partition (no quantile calibration: that is
-    pooled once over the plan's calibration sample)."""
+    """Score every ``auto`` candidate on the partition; quantile coverage at ``levels``
+    only for the plan's calibration sample (pooled once, not per partition)."""
     return backtest(
         part.values,
         AUTO_CANDIDATES,
@@ -73,6 +74,7 @@ def backtest_part(part: BacktestPart) -> BacktestResult:
         origins=part.origins,
         step=part.step,
         params=part.params,
+        levels=part.levels,
     )
 
 

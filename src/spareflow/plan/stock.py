@@ -31,8 +31,8 @@ from numpy.typing import NDArray
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, period_start
 from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, choose
-from spareflow.demand.backtest import CALIBRATION_SERIES, backtest, backtest_horizon
-from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams
+from spareflow.demand.backtest import CALIBRATION_SERIES, backtest_horizon
+from spareflow.demand.methods import MethodParams
 from spareflow.errors import ParameterError
 from spareflow.plan.budget import SystemCurve
 from spareflow.plan.demand import (
@@ -264,26 +264,15 @@ def stock_plan(
     if progress:
         progress("prepare", 1, 1)
 
+    # the calibration sample's backtest (with quantiles) runs as one more part
+    settings = (bt_horizon, AUTO_ORIGINS, AUTO_STEP, method_params)
+    calibration = BacktestPart(y[calibration_rows(n)], *settings, DEFAULT_LEVELS)
     parts_bt = engine.map(
         backtest_part,
-        [BacktestPart(y[s], bt_horizon, AUTO_ORIGINS, AUTO_STEP, method_params) for s in spans],
+        [calibration, *(BacktestPart(y[s], *settings) for s in spans)],
         bar("backtest"),
     )
-    if progress:
-        progress("calibrate", 0, 1)
-    calib = calibration_rows(n)
-    calibration = backtest(
-        y[calib],
-        AUTO_CANDIDATES,
-        bt_horizon,
-        origins=AUTO_ORIGINS,
-        step=AUTO_STEP,
-        params=method_params,
-        levels=DEFAULT_LEVELS,
-    )
-    if progress:
-        progress("calibrate", 1, 1)
-    bt = merge_backtests(parts_bt, calibration)
+    bt = merge_backtests(parts_bt[1:], parts_bt[0])
     del parts_bt
     choice = choose(bt)
     levels = DEFAULT_LEVELS if params.forecast_quantiles else ()
