@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix
@@ -22,6 +23,8 @@ from spareflow.demand.forecast import ForecastResult, run_forecast
 from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams, check_methods
 
 Progress = Callable[[str, int, int], None]
+
+F64 = NDArray[np.float64]
 
 PERIODS_PER_YEAR = {"day": 365.25, "week": 365.25 / 7, "month": 12.0}
 DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
@@ -110,20 +113,36 @@ class DemandPlan:
         it is defined), plus quantile coverage per method."""
         bt = self.backtest
         r = bt.rmsse
+        names, code = np.unique(self.classes["demand_class"].to_numpy(), return_inverse=True)
+        k = names.size
+
+        def mean_by_class(values: F64) -> tuple[NDArray[np.int64], F64]:
+            """Count and mean of the finite values per class, then over all (last)."""
+            ok = np.isfinite(values)
+            count = np.bincount(code[ok], minlength=k)
+            total = np.bincount(code[ok], weights=values[ok], minlength=k)
+            count = np.append(count, count.sum())
+            total = np.append(total, total.sum())
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return count, total / count
+
+        series = np.append(np.bincount(code, minlength=k), code.size)
+        labels = [*names.tolist(), "all"]
+        order = [k, *range(k)]  # "all" first, then the classes in sorted order
         rows = []
-        classes = self.classes["demand_class"].to_numpy()
         for j, m in enumerate(bt.methods):
-            for cls in ["all", *sorted(set(classes.tolist()))]:
-                sel = np.ones(len(classes), dtype=bool) if cls == "all" else classes == cls
-                ok = sel & np.isfinite(r[:, j])
+            n_r, rmsse = mean_by_class(np.asarray(r[:, j], dtype=np.float64))
+            n_a, mae = mean_by_class(np.asarray(bt.mae[:, j], dtype=np.float64))
+            n_b, bias = mean_by_class(np.asarray(bt.bias[:, j], dtype=np.float64))
+            for c in order:
                 rows.append(
                     {
                         "method": m,
-                        "demand_class": cls,
-                        "series": int(sel.sum()),
-                        "rmsse": float(r[ok, j].mean()) if ok.any() else None,
-                        "mae": float(np.nanmean(bt.mae[sel, j])) if sel.any() else None,
-                        "bias": float(np.nanmean(bt.bias[sel, j])) if sel.any() else None,
+                        "demand_class": labels[c],
+                        "series": int(series[c]),
+                        "rmsse": float(rmsse[c]) if n_r[c] else None,
+                        "mae": float(mae[c]) if n_a[c] else None,
+                        "bias": float(bias[c]) if n_b[c] else None,
                     }
                 )
         return pl.DataFrame(rows)

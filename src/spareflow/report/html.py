@@ -24,9 +24,18 @@ _CLASS_COLOURS = {
 }
 
 
+#: Series drawn at most in the ADI/CV² scatter (a seeded sample beyond: a page stays light).
+SCATTER_POINTS = 20_000
+
+
 def _adi_cv2_chart(classes: pl.DataFrame) -> go.Figure:
     fig = go.Figure()
     data = classes.filter(pl.col("demand_class") != "none")
+    title = "Demand classes (Syntetos-Boylan-Croston): ADI vs CV²"
+    counts = dict(data.group_by("demand_class").len().iter_rows())  # the legend counts all
+    if data.height > SCATTER_POINTS:
+        title += f" (a random {SCATTER_POINTS:,} of {data.height:,} item-sites drawn)"
+        data = data.sample(SCATTER_POINTS, seed=0)
     for cls, colour in _CLASS_COLOURS.items():
         part = data.filter(pl.col("demand_class") == cls)
         if part.height == 0:
@@ -36,7 +45,7 @@ def _adi_cv2_chart(classes: pl.DataFrame) -> go.Figure:
                 x=part["adi"].to_numpy(),
                 y=np.maximum(part["cv2"].to_numpy(), 1e-3),
                 mode="markers",
-                name=f"{cls} ({part.height:,})",
+                name=f"{cls} ({counts.get(cls, part.height):,})",
                 marker={"color": colour, "size": 5, "opacity": 0.6},
                 text=[f"{i} @ {s}" for i, s in zip(part["item_id"], part["site_id"], strict=True)]
                 if "site_id" in part.columns
@@ -46,7 +55,7 @@ def _adi_cv2_chart(classes: pl.DataFrame) -> go.Figure:
     fig.add_vline(x=1.32, line_dash="dash", line_color="#555")
     fig.add_hline(y=0.49, line_dash="dash", line_color="#555")
     fig.update_layout(
-        title="Demand classes (Syntetos-Boylan-Croston): ADI vs CV²",
+        title=title,
         xaxis={"title": "ADI (periods per demand)", "type": "log"},
         yaxis={"title": "CV² of demand sizes", "type": "log"},
         height=480,
