@@ -16,7 +16,14 @@ from spareflow.data.load import Dataset, load_dataset
 from spareflow.data.write import write_dataset
 from spareflow.plan.erp import erpnext_reorder, odoo_reordering_rules
 from spareflow.plan.outputs import aggregate_fill_rate
-from spareflow.plan.stock import PlanParams, StockPlan, order_now, resolve_targets, stock_plan
+from spareflow.plan.stock import (
+    PlanParams,
+    StockPlan,
+    daily_history,
+    order_now,
+    resolve_targets,
+    stock_plan,
+)
 
 CONTRACT = [
     "item_id", "site_id", "policy", "review_period_days", "lead_time_days", "reorder_point",
@@ -222,3 +229,26 @@ def test_simulate_command_and_its_bad_input(small: Path, tmp_path: Path) -> None
     assert "bad.parquet" in lines[0] and "missing" in lines[0] and "reorder_point" in lines[0]
     lines = assert_user_error(run("simulate", "out", "--days", "1", cwd=tmp_path))
     assert "--days" in lines[0]
+
+
+def test_simulate_against_bootstrapped_history(small: Path, tmp_path: Path) -> None:
+    ds = load_dataset(small)
+    plan = stock_plan(ds, PlanParams(simulate_days=0))
+    history = daily_history(ds, plan.table)
+    assert history.shape[0] == plan.table.height
+    # each row's history is its item-site's demand (after supersession carry-over)
+    monthly = plan.demand.forecast.matrix.values
+    np.testing.assert_allclose(np.nansum(history, axis=1), np.nansum(monthly, axis=1))
+    assert_ok(run("plan", small, "--out", "out", cwd=tmp_path))
+    result = run(
+        "simulate", "out", "--bootstrap", str(small), "--days", "1500", "--replications", "3",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert_ok(result)
+    sim = pl.read_parquet(tmp_path / "out" / "simulation.parquet")
+    assert (sim["demand_model"] == "bootstrap").all()
+    expected = aggregate_fill_rate(plan.table)
+    simulated = float(result.stdout.split("simulated fill rate:")[1].split()[0])
+    assert expected is not None and abs(simulated - expected) < 0.05, (simulated, expected)
+    lines = assert_user_error(run("simulate", "out", "--bootstrap", "nowhere", cwd=tmp_path))
+    assert "nowhere" in lines[0]

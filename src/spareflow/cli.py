@@ -365,6 +365,14 @@ def simulate(
     days: Annotated[int, typer.Option(help="Days simulated per replication.")] = 3650,
     replications: Annotated[int, typer.Option(help="Independent replications.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    bootstrap: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DATASET",
+            help="Resample each day's demand from this dataset's daily history "
+            "instead of drawing it from the plan's demand model.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a plan day by day: simulated service per item-site and overall.
 
@@ -396,8 +404,14 @@ def simulate(
         if missing:
             raise NotFound(f"{source}: not a spareflow plan (missing {', '.join(missing)})")
         params = PlanParams(simulate_days=days, replications=replications, seed=seed)
+        history = None
+        if bootstrap is not None:
+            from spareflow.data.load import load_dataset
+            from spareflow.plan.stock import daily_history
+
+            history = daily_history(load_dataset(bootstrap), table)
         with _progress() as progress:
-            sim = simulate_plan(table, params, progress)
+            sim = simulate_plan(table, params, progress, history)
         out = table.select("item_id", "site_id", "expected_fill_rate").with_columns(
             pl.Series("simulated_fill_rate", sim.fill_rate),
             pl.Series("simulated_fill_rate_ci", sim.fill_rate_ci),
@@ -405,6 +419,7 @@ def simulate(
             pl.Series("simulated_on_hand", sim.mean_on_hand),
             pl.Series("simulated_backorders", sim.mean_backorders),
             pl.Series("orders_per_day", sim.orders_per_period),
+            pl.lit("bootstrap" if history is not None else "model").alias("demand_model"),
         )
         target = write_table(out, source.parent / "simulation.parquet")
     except SpareflowError as exc:

@@ -56,6 +56,7 @@ from spareflow.plan.partition import (
     take_choice,
 )
 from spareflow.simulate.demand import FamilyDemand
+from spareflow.simulate.models import Bootstrap
 from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
 from spareflow.stock.distributions import Family
 from spareflow.stock.policy import Policy, StockInputs, concat_policies
@@ -341,17 +342,30 @@ def calibration_rows(n: int) -> I64:
 
 
 def simulate_plan(
-    table: pl.DataFrame, params: PlanParams, progress: Progress | None = None
+    table: pl.DataFrame,
+    params: PlanParams,
+    progress: Progress | None = None,
+    history: F64 | None = None,
 ) -> SimulationResult:
     """Simulate the plan's policies day by day against its own demand model (random
-    lead times where the sourcing gives a spread): the check of its expected service."""
+    lead times where the sourcing gives a spread): the check of its expected service.
+
+    ``history`` (plan rows, days): daily demand to resample instead (a bootstrap of the
+    past, Efron & Tibshirani 1993; see :func:`daily_history`), which checks the plan
+    against the demand it was fitted to rather than against its own model."""
     days = DAYS_PER_PERIOD[table["period"][0]] if table.height else 1.0
-    family = np.array([Family[f].value for f in table["demand_family"].to_list()], dtype=np.int8)
-    demand = FamilyDemand(
-        family=family,
-        mean=table["forecast_per_period"].to_numpy() / days,
-        variance=table["demand_variance_per_period"].to_numpy() / days,
-    )
+    demand: FamilyDemand | Bootstrap
+    if history is not None:
+        demand = Bootstrap(history)
+    else:
+        family = np.array(
+            [Family[f].value for f in table["demand_family"].to_list()], dtype=np.int8
+        )
+        demand = FamilyDemand(
+            family=family,
+            mean=table["forecast_per_period"].to_numpy() / days,
+            variance=table["demand_variance_per_period"].to_numpy() / days,
+        )
     policy = PolicyArrays.rq(
         reorder_point=table["reorder_point"].to_numpy(),
         order_quantity=table["order_quantity"].to_numpy(),
@@ -367,6 +381,32 @@ def simulate_plan(
         lead_time_sd=sd if (sd > 0).any() else None,
         progress=(lambda d, t: progress("simulate", d, t)) if progress else None,
     )
+
+
+#: Cells (item-sites x days) a bootstrap history may hold (8 bytes each).
+HISTORY_CELLS = 250_000_000
+
+
+def daily_history(dataset: Dataset, table: pl.DataFrame) -> F64:
+    """Daily demand of each plan row (item-site) over the dataset's history, shape (rows,
+    days): NaN before an item's introduction, zeros where the dataset has no demand for
+    the item-site. Raises ParameterError beyond ``HISTORY_CELLS`` cells."""
+    matrix = matrix_from_dataset(dataset, "day")
+    cells = table.height * matrix.n_periods
+    if cells > HISTORY_CELLS:
+        raise ParameterError(
+            "--bootstrap",
+            f"{table.height:,} item-sites x {matrix.n_periods:,} days of history is "
+            f"{cells:,} cells, over the {HISTORY_CELLS:,} a bootstrap holds in memory; "
+            "simulate against the demand model instead",
+        )
+    keys = matrix.keys.with_row_index("_row")
+    on = [k for k in KEYS if k in keys.columns and k in table.columns]
+    rows = table.select(on).join(keys, on=on, how="left", maintain_order="left")["_row"]
+    history = np.zeros((table.height, matrix.n_periods))
+    found = rows.is_not_null().to_numpy()
+    history[found] = matrix.values[rows.drop_nulls().to_numpy()]
+    return history
 
 
 _FAMILY_NAMES = np.array([f.name for f in Family])
