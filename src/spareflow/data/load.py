@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from spareflow.data.fastpath import clean_demand_matrix
@@ -23,7 +24,13 @@ from spareflow.data.schema import (
     Kind,
     Table,
 )
-from spareflow.data.validate import FaultLog, check_key, check_reference, parse_table
+from spareflow.data.validate import (
+    FaultLog,
+    Parsed,
+    check_key,
+    check_reference,
+    parse_table,
+)
 from spareflow.errors import Fault, InputError, NotFound
 
 _DTYPES = {
@@ -73,8 +80,14 @@ def _read_raw(path: Path, table: Table, typed: bool) -> pl.DataFrame:
     return pl.read_csv(path, infer_schema=False)
 
 
-def read_table(path: Path, table: Table, log: FaultLog) -> pl.DataFrame | None:
-    """Read and parse one table file; faults go to ``log``; None if it cannot be read."""
+def read_table(
+    path: Path, table: Table, log: FaultLog, ids: dict[str, pl.Series] | None = None
+) -> Parsed | None:
+    """Read and parse one table file; faults go to ``log``; None if it cannot be read.
+
+    ``ids``: parsed ids of the target tables of reference columns (see
+    :func:`~spareflow.data.validate.parse_table`).
+    """
     name = path.name
     if not path.is_file():
         log.add(Fault(str(path), "file not found"))
@@ -99,9 +112,10 @@ def read_table(path: Path, table: Table, log: FaultLog) -> pl.DataFrame | None:
     if raw.height == 0:
         log.add(Fault(name, "has a header but no data rows"))
         return None
-    frame = parse_table(raw, table, name, log)
-    check_key(frame, table, name, log)  # reported alongside any other fault
-    return frame
+    parsed = parse_table(raw, table, name, log, ids)
+    if parsed.complete:
+        check_key(parsed.frame, table, name, log)  # reported alongside any other fault
+    return parsed
 
 
 def find_table(folder: Path, name: str) -> Path | None:
@@ -126,6 +140,7 @@ def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
     log = FaultLog(cap=max_faults)
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
+    parsed: dict[str, Parsed] = {}
     for name, table in TABLES.items():
         path = find_table(root, name)
         if path is None:
@@ -134,31 +149,49 @@ def load_dataset(folder: str | Path, max_faults: int = 50) -> Dataset:
                 message = f"required table '{name}' not found in {root} (looked for {looked})"
                 log.add(Fault(f"{name}.csv", message))
             continue
-        frame = read_table(path, table, log)
-        if frame is not None:
-            frames[name] = frame
+        result = read_table(path, table, log, _parsed_ids(table, parsed))
+        if result is not None:
+            parsed[name] = result
+            frames[name] = result.frame
             files[name] = path.name
-    _check_references(frames, files, log)  # reported alongside any other fault
+    _check_references(parsed, files, log)  # reported alongside any other fault
     carried: tuple[tuple[str, str], ...] = ()
     if log.total == 0 and "items" in frames:
         frames, carried = _carry_over(frames, files["items"], log)
     if log.total:
         raise InputError(log.faults, log.truncated)
-    return Dataset({k: v.drop("_row") for k, v in frames.items()}, str(root), carried)
+    return Dataset(frames, str(root), carried)
 
 
-def _check_references(
-    frames: dict[str, pl.DataFrame], files: dict[str, str], log: FaultLog
-) -> None:
+_ID_COLUMN = {"items": "item_id", "sites": "site_id"}
+
+
+def _parsed_ids(table: Table, parsed: dict[str, Parsed]) -> dict[str, pl.Series]:
+    """For each reference column of ``table``: the ids of its target table, if that
+    table was read complete (so its ids are parsed: stripped, never empty)."""
+    ids: dict[str, pl.Series] = {}
+    for column, target in table.references.items():
+        found = parsed.get(target)
+        if found is not None and found.complete:
+            ids[column] = found.frame.get_column(_ID_COLUMN[target])
+    return ids
+
+
+def _check_references(parsed: dict[str, Parsed], files: dict[str, str], log: FaultLog) -> None:
+    """Reference columns not already proven while parsing, checked against the ids of
+    the items and sites tables (as read, complete or not)."""
     ids = {
-        "items": frames["items"].get_column("item_id") if "items" in frames else None,
-        "sites": frames["sites"].get_column("site_id") if "sites" in frames else None,
+        target: parsed[target].frame.get_column(column)
+        for target, column in _ID_COLUMN.items()
+        if target in parsed and column in parsed[target].frame.columns
     }
-    for name, frame in frames.items():
+    for name, table in parsed.items():
+        if not table.complete:
+            continue
         for column, target in TABLES[name].references.items():
             target_ids = ids.get(target)
-            if target_ids is not None:
-                check_reference(frame, column, target_ids, target, files[name], log)
+            if target_ids is not None and column not in table.known:
+                check_reference(table.frame, column, target_ids, target, files[name], log)
 
 
 def _carry_over(
@@ -168,8 +201,10 @@ def _carry_over(
     items = frames["items"]
     if "replaced_by" not in items.columns:
         return frames, ()
-    links = items.filter(pl.col("replaced_by").is_not_null()).select(
-        "item_id", "replaced_by", "_row"
+    links = (
+        items.select("item_id", "replaced_by")
+        .with_row_index("_row", offset=2)
+        .filter(pl.col("replaced_by").is_not_null())
     )
     if links.height == 0:
         return frames, ()
@@ -197,14 +232,35 @@ def _carry_over(
         final[item] = nxt
     if log.total or "demand" not in frames:
         return frames, tuple(sorted(final.items()))
-    mapping = pl.DataFrame({"item_id": list(final), "_successor": list(final.values())})
-    demand = frames["demand"].join(mapping, on="item_id", how="left")
-    demand = demand.with_columns(pl.coalesce("_successor", "item_id").alias("item_id")).drop(
-        "_successor"
-    )
     out = dict(frames)
-    out["demand"] = demand
+    out["demand"] = _replace_items(frames["demand"], final)
     return out, tuple(sorted(final.items()))
+
+
+def _replace_items(demand: pl.DataFrame, final: dict[str, str]) -> pl.DataFrame:
+    """``demand`` with each item id in ``final`` replaced by its value, rows in place.
+
+    Only the rows of superseded items (a few percent) are looked up and rewritten: one
+    membership test per row, no join and no copy of the other columns. The new column
+    keeps the chunks of the old one, so the frame stays aligned (no copies later).
+    """
+    column = demand.get_column("item_id")
+    old = pl.Series(list(final), dtype=pl.String)
+    rows = column.is_in(old.implode()).arg_true().to_numpy()
+    if not rows.size:
+        return demand
+    moved = column.gather(pl.Series(rows)).replace(old, pl.Series(list(final.values())))
+    chunks = column.get_chunks()
+    starts = np.cumsum([0] + [c.len() for c in chunks])
+    bounds = np.searchsorted(rows, starts)  # rows of each chunk: bounds[i] .. bounds[i+1]
+    pieces = []
+    for i, chunk in enumerate(chunks):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        if hi > lo:
+            chunk = chunk.clone()  # scatter writes in place: never into the frame read
+            chunk.scatter(rows[lo:hi] - starts[i], moved.slice(lo, hi - lo))
+        pieces.append(chunk)
+    return demand.with_columns(pl.concat(pieces, rechunk=False))
 
 
 def demand_path(path: str | Path) -> Path:
@@ -232,10 +288,10 @@ def load_demand_table(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """A demand table on its own (item_id, date, quantity, optional site_id), validated."""
     p = demand_path(path)
     log = FaultLog(cap=max_faults)
-    frame = read_table(p, STANDALONE_DEMAND, log)
-    if log.total or frame is None:
+    parsed = read_table(p, STANDALONE_DEMAND, log)
+    if log.total or parsed is None:
         raise InputError(log.faults, log.truncated)
-    return frame.drop("_row")
+    return parsed.frame
 
 
 def load_demand_matrix(path: str | Path, period: Period, max_faults: int = 50) -> DemandMatrix:
@@ -261,8 +317,9 @@ def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
         raise NotFound(f"{p}: file not found")
     _check_suffix(p)
     log = FaultLog(cap=max_faults)
-    frame = read_table(p, POLICY_PARAMS, log)
-    if frame is not None and all(c.name in frame.columns for c in POLICY_PARAMS.columns):
+    parsed = read_table(p, POLICY_PARAMS, log)
+    frame = None if parsed is None else parsed.frame
+    if parsed is not None and parsed.complete and frame is not None:
         name = p.name
         checks = [
             (~pl.col("policy").is_in(["sS", "rQ"]), "policy", "must be sS or rQ"),
@@ -275,9 +332,13 @@ def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
             ),
         ]
         for bad, column, message in checks:
-            rows = frame.filter(bad.fill_null(False)).select("_row", pl.col(column).cast(pl.String))
+            rows = (
+                frame.with_row_index("_row", offset=2)
+                .filter(bad.fill_null(False))
+                .select("_row", pl.col(column).cast(pl.String))
+            )
             if rows.height:
                 log.add_rows(name, rows, column, message, column)
     if log.total or frame is None:
         raise InputError(log.faults, log.truncated)
-    return frame.drop("_row")
+    return frame

@@ -15,7 +15,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from spareflow.data.load import Dataset
-from spareflow.data.periods import DemandMatrix, Period, demand_matrix
+from spareflow.data.periods import DemandMatrix, Period, demand_matrix, period_start
 from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP
 from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
 from spareflow.demand.classify import Cutoffs, abc_class, classify
@@ -32,36 +32,39 @@ DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
 
 def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
     """Demand per item-site and period, zero-filled from the dataset's first period or from
-    an item's introduction date."""
+    an item's introduction date. Item-sites stocked or sourced but never demanded are
+    series too (all zeros), after the demanded ones."""
     items = dataset["items"]
     starts = None
     if "introduction_date" in items.columns:
         starts = items.select("item_id", pl.col("introduction_date").alias("start")).drop_nulls()
     demand = dataset["demand"].select("item_id", "site_id", "date", "quantity")
-    # item-sites stocked or sourced but never demanded are series too (all zeros)
-    stocked = [
-        dataset[t].select("item_id", "site_id")
-        for t in ("stock", "sourcing")
-        if dataset.get(t) is not None
-    ]
-    if stocked:
-        first_day = demand.get_column("date").min()
-        silent = (
-            pl.concat(stocked)
-            .unique(maintain_order=True)  # the plan's row order must not vary between runs
-            .join(
-                demand.select("item_id", "site_id").unique(),
-                on=["item_id", "site_id"],
-                how="anti",
-                maintain_order="left",
-            )
-        )
-        if silent.height:
-            filler = silent.with_columns(
-                pl.lit(first_day).alias("date"), pl.lit(0.0).alias("quantity")
-            )
-            demand = pl.concat([demand, filler.select(demand.columns)])
-    return demand_matrix(demand, period, ("item_id", "site_id"), series_start=starts)
+    keys = ("item_id", "site_id")
+    matrix = demand_matrix(demand, period, keys, series_start=starts)
+    tables = [dataset.get(t) for t in ("stock", "sourcing")]
+    stocked = [t.select(*keys) for t in tables if t is not None]
+    if not stocked:
+        return matrix
+    # found against the matrix's keys (one row per series), not the demand rows
+    silent = (
+        pl.concat(stocked)
+        .unique(maintain_order=True)  # the plan's row order must not vary between runs
+        .join(matrix.keys, on=list(keys), how="anti", maintain_order="left", nulls_equal=True)
+    )
+    if silent.height == 0:
+        return matrix
+    first_day = period_start(matrix.first, period)
+    filler = silent.with_columns(pl.lit(first_day).alias("date"), pl.lit(0.0).alias("quantity"))
+    last_day = period_start(matrix.first + matrix.n_periods - 1, period)
+    extra = demand_matrix(
+        filler, period, keys, series_start=starts, first_day=first_day, last_day=last_day
+    )
+    return DemandMatrix(
+        keys=pl.concat([matrix.keys, extra.keys]),
+        values=np.concatenate([matrix.values, extra.values]),
+        period=period,
+        first=matrix.first,
+    )
 
 
 def classify_matrix(
