@@ -62,14 +62,18 @@ class Classification:
 
 def adi_cv2(y: F64) -> tuple[F64, F64]:
     """ADI and CV² per row of ``y`` (series, periods); ADI is inf without demand."""
-    observed = (~np.isnan(y)).sum(axis=1)
-    demand = np.nan_to_num(y)
+    missing = np.isnan(y)
+    observed = y.shape[1] - missing.sum(axis=1)
+    demand = np.where(missing, 0.0, y)
     positive = demand > 0
     count = positive.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         adi = np.where(count > 0, observed / count, np.inf)
         mean = demand.sum(axis=1) / count
-        sq = np.where(positive, (demand - mean[:, None]) ** 2, 0.0).sum(axis=1) / count
+        dev = demand - mean[:, None]  # in place from here: (series, periods) temporaries
+        np.square(dev, out=dev)
+        dev[~positive] = 0.0
+        sq = dev.sum(axis=1) / count
         cv2 = np.where(count > 1, sq / mean**2, 0.0)
     return adi.astype(np.float64), cv2.astype(np.float64)
 

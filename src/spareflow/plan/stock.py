@@ -198,8 +198,10 @@ def resolve_targets(facts: pl.DataFrame, targets: pl.DataFrame | None, default: 
 def criticality_weights(facts: pl.DataFrame, params: PlanParams) -> F64:
     """Weight per item-site from its criticality (1 where none is given)."""
     table = dict(params.criticality_weights)
-    crit = facts["criticality"].to_list()
-    return np.array([table.get(c, 1.0) if c is not None else 1.0 for c in crit], dtype=np.float64)
+    if not table:
+        return np.ones(facts.height)
+    weight = facts["criticality"].replace_strict(table, default=1.0, return_dtype=pl.Float64)
+    return weight.fill_null(1.0).to_numpy()
 
 
 def stock_inputs(facts: pl.DataFrame, classes: pl.DataFrame) -> StockInputs:
