@@ -24,6 +24,39 @@ I64 = NDArray[np.int64]
 _GOLDEN = (np.sqrt(5.0) + 1.0) / 2.0
 
 
+def pairwise_sum(parts: F64) -> F64:
+    """Sum of ``parts`` (terms, ...) over its first axis, in place (``parts`` is
+    overwritten), adding the terms in the order numpy's pairwise summation adds those of
+    a contiguous axis (eight running sums, then a tree; halves beyond 128 terms), so the
+    result is bit for bit ``np.sum`` over the last axis of an array holding the terms
+    there. Plane by plane, so no reduction runs along a short axis."""
+    n = parts.shape[0]
+    if n > 128:
+        half = n // 2
+        half -= half % 8
+        first = pairwise_sum(parts[:half])
+        first += pairwise_sum(parts[half:])
+        return first
+    total: F64 = parts[0]
+    if n < 8:
+        for i in range(1, n):
+            total += parts[i]
+        return total
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            parts[j] += parts[i + j]
+        i += 8
+    for j in (0, 2, 4, 6):
+        parts[j] += parts[j + 1]
+    total += parts[2]
+    parts[4] += parts[6]
+    total += parts[4]
+    for k in range(i, n):
+        total += parts[k]
+    return total
+
+
 def first_valid(y: F64) -> I64:
     """Index of the first non-NaN period of each row (``periods`` when all NaN)."""
     valid = ~np.isnan(y)
