@@ -92,9 +92,20 @@ def sbc_class(adi: F64, cv2: F64, cutoffs: Cutoffs = Cutoffs()) -> NDArray[np.st
 
 def coefficient_of_variation(y: F64) -> F64:
     """Std / mean of demand per period, zeros included (inf for a series without demand)."""
+    missing = np.isnan(y)
+    if not missing.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = y.mean(axis=1)
+            return np.where(mean > 0, y.std(axis=1) / mean, np.inf).astype(np.float64)
+    # nanmean / nanstd, with one zero-filled copy instead of several
+    observed = y.shape[1] - missing.sum(axis=1)
+    values = np.where(missing, 0.0, y)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.nanmean(y, axis=1) if np.isnan(y).any() else y.mean(axis=1)
-        std = np.nanstd(y, axis=1) if np.isnan(y).any() else y.std(axis=1)
+        mean = values.sum(axis=1) / observed
+        values -= mean[:, None]
+        values[missing] = 0.0
+        np.square(values, out=values)
+        std = np.sqrt(values.sum(axis=1) / observed)
         return np.where(mean > 0, std / mean, np.inf).astype(np.float64)
 
 
