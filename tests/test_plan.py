@@ -252,3 +252,22 @@ def test_simulate_against_bootstrapped_history(small: Path, tmp_path: Path) -> N
     assert expected is not None and abs(simulated - expected) < 0.05, (simulated, expected)
     lines = assert_user_error(run("simulate", "out", "--bootstrap", "nowhere", cwd=tmp_path))
     assert "nowhere" in lines[0]
+
+
+def test_large_plans_simulate_a_sample(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import spareflow.plan.stock as stock
+
+    monkeypatch.setattr(stock, "SIMULATE_ITEM_SITES", 120)  # the demo-sized plan: 312
+    plan = stock_plan(load_dataset(small), PlanParams(simulate_days=2000, replications=3))
+    t = plan.table
+    assert t.height > 300
+    # the rest are null (and so are simulated item-sites without demand: no fill rate)
+    assert 100 < t.height - t["simulated_fill_rate"].null_count() <= 120
+    about = plan.extras["simulation"]
+    assert about["item_sites"] == 120 and about["sampled"] is True  # type: ignore[index]
+    simulated = plan.extras["simulated_fill_rate"]
+    expected = about["expected_fill_rate_of_simulated"]  # type: ignore[index]
+    assert abs(simulated - expected) < 0.03, (simulated, expected)  # type: ignore[operator]
+    # the same sample every run
+    again = stock_plan(load_dataset(small), PlanParams(simulate_days=2000, replications=3))
+    assert again.table["simulated_fill_rate"].equals(t["simulated_fill_rate"])
