@@ -121,7 +121,9 @@ class DaskEngine:
 
         if done:
             done(0, len(parts))
-        futures = self.client.map(fn, list(parts), pure=False)
+        # the parts' arrays go to the workers directly, not inside the task graph
+        data = self.client.scatter(list(parts))
+        futures = self.client.map(fn, data, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: dict[int, Any] = {}
         for future in as_completed(futures):
