@@ -60,8 +60,19 @@ class Classification:
     xyz: NDArray[np.str_]
 
 
+#: Series per block of the row-wise statistics (small temporaries, reused pages).
+_BLOCK = 32_768
+
+
 def adi_cv2(y: F64) -> tuple[F64, F64]:
     """ADI and CV² per row of ``y`` (series, periods); ADI is inf without demand."""
+    if y.shape[0] > _BLOCK:
+        parts = [_adi_cv2(y[a : a + _BLOCK]) for a in range(0, y.shape[0], _BLOCK)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _adi_cv2(y)
+
+
+def _adi_cv2(y: F64) -> tuple[F64, F64]:
     missing = np.isnan(y)
     observed = y.shape[1] - missing.sum(axis=1)
     demand = np.where(missing, 0.0, y)
@@ -92,6 +103,13 @@ def sbc_class(adi: F64, cv2: F64, cutoffs: Cutoffs = Cutoffs()) -> NDArray[np.st
 
 def coefficient_of_variation(y: F64) -> F64:
     """Std / mean of demand per period, zeros included (inf for a series without demand)."""
+    if y.shape[0] > _BLOCK:
+        blocks = range(0, y.shape[0], _BLOCK)
+        return np.concatenate([_cv(y[a : a + _BLOCK]) for a in blocks])
+    return _cv(y)
+
+
+def _cv(y: F64) -> F64:
     missing = np.isnan(y)
     if not missing.any():
         with np.errstate(divide="ignore", invalid="ignore"):
