@@ -61,8 +61,8 @@ def summarise(plan: DemandPlan, carried_over: int) -> dict[str, Any]:
         },
     }
     if fc.auto_method is not None:
-        methods, counts = np.unique(fc.auto_method, return_counts=True)
-        summary["auto_methods"] = {str(m): int(c) for m, c in zip(methods, counts, strict=True)}
+        counts = pl.Series(fc.auto_method).value_counts()
+        summary["auto_methods"] = dict(sorted((str(m), int(c)) for m, c in counts.iter_rows()))
     return summary
 
 

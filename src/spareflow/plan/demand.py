@@ -116,8 +116,12 @@ class DemandPlan:
         it is defined), plus quantile coverage per method."""
         bt = self.backtest
         r = bt.rmsse
-        names, code = np.unique(self.classes["demand_class"].to_numpy(), return_inverse=True)
-        k = names.size
+        classes = self.classes["demand_class"]
+        names = sorted(classes.unique().to_list())  # polars: no sort of a million strings
+        code = classes.replace_strict(
+            {c: i for i, c in enumerate(names)}, return_dtype=pl.Int64
+        ).to_numpy()
+        k = len(names)
 
         def mean_by_class(values: F64) -> tuple[NDArray[np.int64], F64]:
             """Count and mean of the finite values per class, then over all (last)."""
@@ -130,7 +134,7 @@ class DemandPlan:
                 return count, total / count
 
         series = np.append(np.bincount(code, minlength=k), code.size)
-        labels = [*names.tolist(), "all"]
+        labels = [*names, "all"]
         order = [k, *range(k)]  # "all" first, then the classes in sorted order
         rows = []
         for j, m in enumerate(bt.methods):
