@@ -11,6 +11,7 @@ PACKAGES = [
     "spareflow.data",
     "spareflow.demand",
     "spareflow.plan",
+    "spareflow.reliability",
     "spareflow.simulate",
     "spareflow.stock",
 ]
