@@ -36,7 +36,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from spareflow.demand._ses import _GOLDEN, F64, I64, NEWTON_WIDTH, _golden_steps
+from spareflow.demand._ses import (
+    _GOLDEN,
+    F64,
+    I64,
+    NEWTON_WIDTH,
+    Capture,
+    _golden_steps,
+    ses_sse_slope_curvature,
+    ses_sse_sorted,
+)
 
 BoolArray = NDArray[np.bool_]
 
@@ -96,88 +105,6 @@ def _alpha_jobs(alpha: F64, valid: BoolArray) -> tuple[_Jobs, F64]:
     return jobs, np.take(alpha, jobs.first)
 
 
-def _kernel_sse(
-    xt: F64, bounds: I64, alpha: F64, ends: I64, capture: Callable[[int, list[F64]], None]
-) -> None:
-    """:func:`~spareflow.demand._ses.ses_sse_sorted`, handing the running SSE to
-    ``capture(slot, [sse])`` after each of ``ends`` periods."""
-    n_series = xt.shape[1]
-    c = 1.0 - alpha
-    level = np.empty(n_series)
-    sse = np.zeros(n_series)
-    err = np.empty(n_series)
-    step = np.empty(n_series)
-    prev = 0
-    slot = 0
-    for t in range(int(ends[-1])):
-        k = int(bounds[t])
-        if k > 0:
-            if k > prev:
-                level[prev:k] = xt[t, prev:k]
-                prev = k
-            if k == n_series:
-                x, lv, e, w, a, cc, acc = xt[t], level, err, step, alpha, c, sse
-            else:
-                x, lv, e, w = xt[t, :k], level[:k], err[:k], step[:k]
-                a, cc, acc = alpha[:k], c[:k], sse[:k]
-            np.subtract(x, lv, out=e)
-            np.multiply(e, e, out=e)
-            acc += e
-            np.multiply(a, x, out=w)
-            lv *= cc
-            lv += w
-        while slot < ends.size and ends[slot] == t + 1:
-            capture(slot, [sse])
-            slot += 1
-
-
-def _kernel_slope_curvature(
-    xt: F64, bounds: I64, alpha: F64, ends: I64, capture: Callable[[int, list[F64]], None]
-) -> None:
-    """:func:`~spareflow.demand._ses.ses_sse_slope_curvature` before its final scaling
-    (-2 and 2), handed to ``capture(slot, [slope, curve])`` after each of ``ends``."""
-    n_series = xt.shape[1]
-    c = 1.0 - alpha
-    level = np.empty(n_series)
-    d1 = np.zeros(n_series)
-    d2 = np.zeros(n_series)
-    slope = np.zeros(n_series)
-    curve = np.zeros(n_series)
-    err = np.empty(n_series)
-    tmp = np.empty(n_series)
-    prev = 0
-    slot = 0
-    for t in range(int(ends[-1])):
-        k = int(bounds[t])
-        if k > 0:
-            if k > prev:
-                level[prev:k] = xt[t, prev:k]
-                prev = k
-            if k == n_series:
-                x, lv, e, w, a, cc = xt[t], level, err, tmp, alpha, c
-                g, h, l1, l2 = slope, curve, d1, d2
-            else:
-                x, lv, e, w, a, cc = xt[t, :k], level[:k], err[:k], tmp[:k], alpha[:k], c[:k]
-                g, h, l1, l2 = slope[:k], curve[:k], d1[:k], d2[:k]
-            np.subtract(x, lv, out=e)
-            np.multiply(e, l1, out=w)
-            g += w
-            np.multiply(l1, l1, out=w)
-            h += w
-            np.multiply(e, l2, out=w)
-            h -= w
-            l2 *= cc  # l'' <- c l'' - 2 l'
-            np.add(l1, l1, out=w)
-            l2 -= w
-            l1 *= cc  # l' <- c l' + e
-            l1 += e
-            np.multiply(a, e, out=w)  # l <- l + alpha e
-            lv += w
-        while slot < ends.size and ends[slot] == t + 1:
-            capture(slot, [slope, curve])
-            slot += 1
-
-
 def _kernel_level(
     xt: F64, bounds: I64, alpha: F64, ends: I64, capture: Callable[[int, list[F64]], None]
 ) -> None:
@@ -200,7 +127,11 @@ def _kernel_level(
             slot += 1
 
 
-_KERNELS = {"sse": _kernel_sse, "slope": _kernel_slope_curvature, "level": _kernel_level}
+_KERNELS: dict[str, Callable[[F64, I64, F64, I64, Capture], object]] = {
+    "sse": ses_sse_sorted,
+    "slope": ses_sse_slope_curvature,  # captures the sums before its final scaling
+    "level": _kernel_level,
+}
 
 
 def _run(layout: PrefixLayout, jobs: _Jobs, alpha: F64, kind: str) -> list[F64]:

@@ -14,11 +14,15 @@ A series with a single observation forecasts that observation. The in-sample SSE
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+#: ``capture(slot, running)``: receives the running sums after ``ends[slot]`` periods.
+Capture = Callable[[int, list[F64]], None]
 
 #: Golden ratio used by the golden-section search.
 _GOLDEN = (np.sqrt(5.0) + 1.0) / 2.0
@@ -105,13 +109,23 @@ def ses_forecast(y: F64, alpha: float | F64) -> F64:
     return out
 
 
-def ses_sse_sorted(xt: F64, bounds: I64, alpha: F64) -> F64:
+def ses_sse_sorted(
+    xt: F64,
+    bounds: I64,
+    alpha: F64,
+    ends: I64 | None = None,
+    capture: Capture | None = None,
+) -> F64:
     """In-sample SSE of SES with per-series ``alpha`` on time-major ``xt`` (periods, series).
 
     Columns must be sorted by their first valid period; ``bounds[t]`` is the number of
     columns that have started by period ``t``. A column that starts at ``t`` has a zero
     error at ``t`` (its level starts at the observation). Errors are summed over time in
     order, as a sequential loop would; the work per period stays in cache.
+
+    ``ends`` (ascending period counts) with ``capture``: the pass stops after
+    ``ends[-1]`` periods and hands the running SSE to ``capture(slot, [sse])`` after
+    each ``ends[slot]`` periods (the SSE of every prefix in one pass).
     """
     n_periods, n_series = xt.shape
     c = 1.0 - alpha
@@ -120,30 +134,41 @@ def ses_sse_sorted(xt: F64, bounds: I64, alpha: F64) -> F64:
     err = np.empty(n_series)
     step = np.empty(n_series)
     prev = 0
-    for t in range(n_periods):
+    slot = 0
+    for t in range(n_periods if ends is None else int(ends[-1])):
         k = int(bounds[t])
-        if k == 0:
-            continue
-        if k > prev:
-            level[prev:k] = xt[t, prev:k]
-            prev = k
-        if k == n_series:
-            x, lv, e, w, a, cc, acc = xt[t], level, err, step, alpha, c, sse
-        else:
-            x, lv, e, w = xt[t, :k], level[:k], err[:k], step[:k]
-            a, cc, acc = alpha[:k], c[:k], sse[:k]
-        np.subtract(x, lv, out=e)
-        np.multiply(e, e, out=e)
-        acc += e
-        # level <- alpha x + (1 - alpha) level, rounded as statsforecast rounds it: where
-        # the SSE is flat in alpha, these last bits steer the search and so its answer
-        np.multiply(a, x, out=w)
-        lv *= cc
-        lv += w
+        if k > 0:
+            if k > prev:
+                level[prev:k] = xt[t, prev:k]
+                prev = k
+            if k == n_series:
+                x, lv, e, w, a, cc, acc = xt[t], level, err, step, alpha, c, sse
+            else:
+                x, lv, e, w = xt[t, :k], level[:k], err[:k], step[:k]
+                a, cc, acc = alpha[:k], c[:k], sse[:k]
+            np.subtract(x, lv, out=e)
+            np.multiply(e, e, out=e)
+            acc += e
+            # level <- alpha x + (1 - alpha) level, rounded as statsforecast rounds it:
+            # where the SSE is flat in alpha, these last bits steer the search and so
+            # its answer
+            np.multiply(a, x, out=w)
+            lv *= cc
+            lv += w
+        if ends is not None and capture is not None:
+            while slot < ends.size and ends[slot] == t + 1:
+                capture(slot, [sse])
+                slot += 1
     return sse
 
 
-def ses_sse_slope_curvature(xt: F64, bounds: I64, alpha: F64) -> tuple[F64, F64]:
+def ses_sse_slope_curvature(
+    xt: F64,
+    bounds: I64,
+    alpha: F64,
+    ends: I64 | None = None,
+    capture: Capture | None = None,
+) -> tuple[F64, F64]:
     """First and second derivatives of the SES in-sample SSE with respect to alpha.
 
     Same layout as :func:`ses_sse_sorted`. With error ``e_t = x_t - l_{t-1}`` and level
@@ -151,6 +176,8 @@ def ses_sse_slope_curvature(xt: F64, bounds: I64, alpha: F64) -> tuple[F64, F64]
     ``l'_t = (1 - alpha) l'_{t-1} + e_t`` and ``l''_t = (1 - alpha) l''_{t-1} - 2 l'_{t-1}``
     (both zero at the first observation), so ``SSE' = -2 sum e_t l'_{t-1}`` and
     ``SSE'' = 2 sum (l'_{t-1}^2 - e_t l''_{t-1})``, all in one pass over time.
+    ``ends`` and ``capture`` as in :func:`ses_sse_sorted`; the captured sums are those
+    before the final scaling (-2 and 2).
     """
     n_periods, n_series = xt.shape
     c = 1.0 - alpha
@@ -162,33 +189,37 @@ def ses_sse_slope_curvature(xt: F64, bounds: I64, alpha: F64) -> tuple[F64, F64]
     err = np.empty(n_series)
     tmp = np.empty(n_series)
     prev = 0
-    for t in range(n_periods):
+    slot = 0
+    for t in range(n_periods if ends is None else int(ends[-1])):
         k = int(bounds[t])
-        if k == 0:
-            continue
-        if k > prev:
-            level[prev:k] = xt[t, prev:k]
-            prev = k
-        if k == n_series:
-            x, lv, e, w, a, cc = xt[t], level, err, tmp, alpha, c
-            g, h, l1, l2 = slope, curve, d1, d2
-        else:
-            x, lv, e, w, a, cc = xt[t, :k], level[:k], err[:k], tmp[:k], alpha[:k], c[:k]
-            g, h, l1, l2 = slope[:k], curve[:k], d1[:k], d2[:k]
-        np.subtract(x, lv, out=e)
-        np.multiply(e, l1, out=w)
-        g += w
-        np.multiply(l1, l1, out=w)
-        h += w
-        np.multiply(e, l2, out=w)
-        h -= w
-        l2 *= cc  # l'' <- c l'' - 2 l'
-        np.add(l1, l1, out=w)
-        l2 -= w
-        l1 *= cc  # l' <- c l' + e
-        l1 += e
-        np.multiply(a, e, out=w)  # l <- l + alpha e
-        lv += w
+        if k > 0:
+            if k > prev:
+                level[prev:k] = xt[t, prev:k]
+                prev = k
+            if k == n_series:
+                x, lv, e, w, a, cc = xt[t], level, err, tmp, alpha, c
+                g, h, l1, l2 = slope, curve, d1, d2
+            else:
+                x, lv, e, w, a, cc = xt[t, :k], level[:k], err[:k], tmp[:k], alpha[:k], c[:k]
+                g, h, l1, l2 = slope[:k], curve[:k], d1[:k], d2[:k]
+            np.subtract(x, lv, out=e)
+            np.multiply(e, l1, out=w)
+            g += w
+            np.multiply(l1, l1, out=w)
+            h += w
+            np.multiply(e, l2, out=w)
+            h -= w
+            l2 *= cc  # l'' <- c l'' - 2 l'
+            np.add(l1, l1, out=w)
+            l2 -= w
+            l1 *= cc  # l' <- c l' + e
+            l1 += e
+            np.multiply(a, e, out=w)  # l <- l + alpha e
+            lv += w
+        if ends is not None and capture is not None:
+            while slot < ends.size and ends[slot] == t + 1:
+                capture(slot, [slope, curve])
+                slot += 1
     return -2.0 * slope, 2.0 * curve
 
 

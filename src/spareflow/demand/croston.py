@@ -13,6 +13,7 @@ starts; forecasts are demand per period, shape (series,).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,15 @@ class DemandEvents:
 
 def smooth_events(y: F64, alpha_size: float, alpha_interval: float) -> DemandEvents:
     """SES of the nonzero demand sizes and of the inter-demand intervals, per series."""
-    n_series, n_periods = y.shape
+    return events_at(y, alpha_size, alpha_interval, [y.shape[1]])[0]
+
+
+def events_at(
+    y: F64, alpha_size: float, alpha_interval: float, origins: Sequence[int]
+) -> list[DemandEvents]:
+    """:func:`smooth_events` of ``y[:, :o]`` for each of ``origins`` (ascending), from
+    one pass over time (a backtest's origins)."""
+    n_series = y.shape[0]
     start = first_valid(y)
     last = (start - 1).astype(np.float64)  # index of the previous demand (or before start)
     size = np.full(n_series, np.nan)
@@ -46,27 +55,36 @@ def smooth_events(y: F64, alpha_size: float, alpha_interval: float) -> DemandEve
     a_z, c_z = alpha_size, 1.0 - alpha_size
     a_p, c_p = alpha_interval, 1.0 - alpha_interval
     yt = y.T
-    for t in range(n_periods):
+    at = set(origins)
+
+    def snapshot() -> DemandEvents:
+        single = count == 1  # one observation forecasts itself
+        return DemandEvents(
+            size=np.where(single, first_size, size),
+            interval=np.where(single, first_interval, interval),
+            count=count.copy(),
+        )
+
+    out = [snapshot()] if 0 in at else []  # an origin before any period: nothing seen
+    for t in range(max(origins, default=0)):
         idx = np.flatnonzero(yt[t] > 0)
-        if idx.size == 0:
-            continue
-        x = yt[t, idx]
-        gap = t - last[idx]
-        new = count[idx] == 0
-        if new.any():
-            j = idx[new]
-            size[j] = x[new]
-            interval[j] = gap[new]
-            first_size[j] = x[new]
-            first_interval[j] = gap[new]
-        size[idx] = a_z * x + c_z * size[idx]
-        interval[idx] = a_p * gap + c_p * interval[idx]
-        count[idx] += 1
-        last[idx] = t
-    single = count == 1  # one observation forecasts itself
-    size[single] = first_size[single]
-    interval[single] = first_interval[single]
-    return DemandEvents(size=size, interval=interval, count=count)
+        if idx.size:
+            x = yt[t, idx]
+            gap = t - last[idx]
+            new = count[idx] == 0
+            if new.any():
+                j = idx[new]
+                size[j] = x[new]
+                interval[j] = gap[new]
+                first_size[j] = x[new]
+                first_interval[j] = gap[new]
+            size[idx] = a_z * x + c_z * size[idx]
+            interval[idx] = a_p * gap + c_p * interval[idx]
+            count[idx] += 1
+            last[idx] = t
+        if t + 1 in at:
+            out.append(snapshot())
+    return out
 
 
 def _last_value(y: F64) -> F64:

@@ -21,7 +21,7 @@ import numpy as np
 
 from spareflow.demand._ses import F64, first_valid, pairwise_sum
 from spareflow.demand.aggregation import level_forecasts_at
-from spareflow.demand.croston import DemandEvents
+from spareflow.demand.croston import events_at
 from spareflow.demand.methods import COMBO, MethodParams, _combo
 from spareflow.demand.uncertainty import DemandShape
 
@@ -105,52 +105,6 @@ def demand_shape_at(y: F64, alpha_p: float, origins: Sequence[int]) -> list[Dema
                 whole_units=whole[:o].all(axis=0),
             )
         )
-    return out
-
-
-def events_at(
-    y: F64, alpha_size: float, alpha_interval: float, origins: Sequence[int]
-) -> list[DemandEvents]:
-    """:func:`~spareflow.demand.croston.smooth_events` of ``y[:, :o]`` for each of
-    ``origins`` (ascending), from one pass over time."""
-    n_series = y.shape[0]
-    start = first_valid(y)
-    last = (start - 1).astype(np.float64)
-    size = np.full(n_series, np.nan)
-    interval = np.full(n_series, np.nan)
-    first_size = np.full(n_series, np.nan)
-    first_interval = np.full(n_series, np.nan)
-    count = np.zeros(n_series, dtype=np.int64)
-    a_z, c_z = alpha_size, 1.0 - alpha_size
-    a_p, c_p = alpha_interval, 1.0 - alpha_interval
-    yt = y.T
-    at = set(origins)
-    out: list[DemandEvents] = []
-    for t in range(max(origins, default=0)):
-        idx = np.flatnonzero(yt[t] > 0)
-        if idx.size:
-            x = yt[t, idx]
-            gap = t - last[idx]
-            new = count[idx] == 0
-            if new.any():
-                j = idx[new]
-                size[j] = x[new]
-                interval[j] = gap[new]
-                first_size[j] = x[new]
-                first_interval[j] = gap[new]
-            size[idx] = a_z * x + c_z * size[idx]
-            interval[idx] = a_p * gap + c_p * interval[idx]
-            count[idx] += 1
-            last[idx] = t
-        if t + 1 in at:
-            single = count == 1  # one observation forecasts itself
-            out.append(
-                DemandEvents(
-                    size=np.where(single, first_size, size),
-                    interval=np.where(single, first_interval, interval),
-                    count=count.copy(),
-                )
-            )
     return out
 
 
