@@ -43,6 +43,7 @@ from spareflow.demand._ses import (
     NEWTON_WIDTH,
     Capture,
     _golden_steps,
+    newton_finish,
     ses_sse_slope_curvature,
     ses_sse_sorted,
 )
@@ -287,28 +288,15 @@ def prefix_optimal_alpha(layout: PrefixLayout, lower: float = 0.1, upper: float 
     """:func:`~spareflow.demand._ses.optimal_alpha` of every prefix problem, (slots,
     columns); NaN where not ``valid``. Same steps and arithmetic, passes shared."""
     valid = layout.valid
-    shape = valid.shape
     if not valid.any():
-        return np.full(shape, np.nan)
-    a, b, tied, tie_mid = _golden_shared(layout, lower, upper, NEWTON_WIDTH)
-    a[tied] = b[tied] = tie_mid[tied]
-    alpha = (a + b) / 2.0
-    doubtful = np.zeros(shape, dtype=bool)
-    flat = np.zeros(shape, dtype=bool)
-    for _ in range(2):
+        return np.full(valid.shape, np.nan)
+    bracket = _golden_shared(layout, lower, upper, NEWTON_WIDTH)
+
+    def derivatives(alpha: F64) -> tuple[F64, F64]:
         slope, curve = _evaluate(layout, alpha, "slope")
-        convex = (curve > 0.0) & ~tied
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            step = np.where(convex, slope / np.where(convex, curve, 1.0), 0.0)
-        alpha = np.clip(alpha - step, a, b)
-        downhill = np.where(slope > 0.0, a, b)
-        flat = (slope == 0.0) & (curve == 0.0)
-        concave = ~convex & ~tied & ~flat
-        alpha = np.where(concave, downhill, alpha)
-        at_bound = np.where(slope > 0.0, a == lower, b == upper)
-        doubtful |= concave & ~at_bound
-    # flat in exact arithmetic: rounding decides the full search's path (see optimal_alpha)
-    doubtful |= flat & ~tied
+        return slope, curve
+
+    alpha, doubtful = newton_finish(*bracket, lower, upper, derivatives)
     doubtful &= valid
     for s in np.flatnonzero(doubtful.any(axis=1)):
         cols = np.flatnonzero(doubtful[s])

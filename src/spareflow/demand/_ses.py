@@ -233,18 +233,26 @@ def _sorted_by_start(x: F64) -> tuple[F64, I64, I64]:
     return xt, bounds, order
 
 
+def _golden_start(
+    xt: F64, bounds: I64, lower: float, upper: float
+) -> tuple[F64, F64, F64, F64, F64, F64]:
+    """The golden-section search's first bracket [lower, upper] per series, its two
+    interior points c < d and their SSEs."""
+    n_series = xt.shape[1]
+    a = np.full(n_series, lower)
+    b = np.full(n_series, upper)
+    c = b - (b - a) / _GOLDEN
+    d = a + (b - a) / _GOLDEN
+    return a, b, c, d, ses_sse_sorted(xt, bounds, c), ses_sse_sorted(xt, bounds, d)
+
+
 def _golden_steps(
     xt: F64, bounds: I64, lower: float, upper: float, tol: float
 ) -> tuple[F64, F64, NDArray[np.bool_]]:
     """Golden-section search on sorted series until the bracket is narrower than ``tol``
     or the two interior points tie exactly; returns the brackets (a, b) and the ties."""
     n_series = xt.shape[1]
-    a = np.full(n_series, lower)
-    b = np.full(n_series, upper)
-    c = b - (b - a) / _GOLDEN
-    d = a + (b - a) / _GOLDEN
-    fc = ses_sse_sorted(xt, bounds, c)
-    fd = ses_sse_sorted(xt, bounds, d)
+    a, b, c, d, fc, fd = _golden_start(xt, bounds, lower, upper)
     active = np.abs(b - a) >= tol
     tied = np.zeros(n_series, dtype=bool)
     left = np.empty(n_series, dtype=bool)
@@ -283,12 +291,7 @@ def _golden_bracket(
     Returns the brackets (a, b), the rows whose interior points tied exactly and, for
     those, the midpoint of their bracket at the tie (where the full search stops)."""
     n_series = xt.shape[1]
-    a = np.full(n_series, lower)
-    b = np.full(n_series, upper)
-    c = b - (b - a) / _GOLDEN
-    d = a + (b - a) / _GOLDEN
-    fc = ses_sse_sorted(xt, bounds, c)
-    fd = ses_sse_sorted(xt, bounds, d)
+    a, b, c, d, fc, fd = _golden_start(xt, bounds, lower, upper)
     tied = np.zeros(n_series, dtype=bool)
     tie_mid = np.zeros(n_series)
     left = np.empty(n_series, dtype=bool)
@@ -333,6 +336,43 @@ def golden_section_alpha(x: F64, lower: float = 0.1, upper: float = 0.3, tol: fl
 NEWTON_WIDTH = 3e-3
 
 
+def newton_finish(
+    a: F64,
+    b: F64,
+    tied: NDArray[np.bool_],
+    tie_mid: F64,
+    lower: float,
+    upper: float,
+    derivatives: Callable[[F64], tuple[F64, F64]],
+) -> tuple[F64, NDArray[np.bool_]]:
+    """Two Newton steps inside the golden brackets (a, b) on the SSE's ``derivatives``
+    (slope and curvature at alpha, any array shape). Returns alpha and the entries
+    only the full search can settle (see :func:`optimal_alpha`). Changes ``a`` and
+    ``b`` where ``tied``: a tie ends the search at ``tie_mid``."""
+    a[tied] = b[tied] = tie_mid[tied]
+    alpha = (a + b) / 2.0
+    doubtful = np.zeros(alpha.shape, dtype=bool)
+    flat = np.zeros(alpha.shape, dtype=bool)
+    for _ in range(2):
+        slope, curve = derivatives(alpha)
+        convex = (curve > 0.0) & ~tied
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = np.where(convex, slope / np.where(convex, curve, 1.0), 0.0)
+        alpha = np.clip(alpha - step, a, b)
+        # not convex here: the minimum is at the bracket's end the slope points to. At an
+        # end of [lower, upper] that is the answer; inside, the full search decides.
+        downhill = np.where(slope > 0.0, a, b)
+        flat = (slope == 0.0) & (curve == 0.0)
+        concave = ~convex & ~tied & ~flat
+        alpha = np.where(concave, downhill, alpha)
+        at_bound = np.where(slope > 0.0, a == lower, b == upper)
+        doubtful |= concave & ~at_bound
+    # flat in exact arithmetic (e.g. one observation after the first): rounding decides
+    # the full search's path, so only the full search gives its answer
+    doubtful |= flat & ~tied
+    return alpha, doubtful
+
+
 def optimal_alpha(x: F64, lower: float = 0.1, upper: float = 0.3) -> F64:
     """The alpha a full golden-section search finds (see :func:`golden_section_alpha`),
     in about half the passes over the data.
@@ -349,27 +389,10 @@ def optimal_alpha(x: F64, lower: float = 0.1, upper: float = 0.3) -> F64:
     if n_series == 0:
         return np.empty(0)
     xt, bounds, order = _sorted_by_start(x)
-    a, b, tied, tie_mid = _golden_bracket(xt, bounds, lower, upper, NEWTON_WIDTH)
-    a[tied] = b[tied] = tie_mid[tied]  # a tie ends the search at that midpoint
-    alpha = (a + b) / 2.0
-    doubtful = np.zeros(n_series, dtype=bool)
-    for _ in range(2):
-        slope, curve = ses_sse_slope_curvature(xt, bounds, alpha)
-        convex = (curve > 0.0) & ~tied
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(convex, slope / np.where(convex, curve, 1.0), 0.0)
-        alpha = np.clip(alpha - step, a, b)
-        # not convex here: the minimum is at the bracket's end the slope points to. At an
-        # end of [lower, upper] that is the answer; inside, the full search decides.
-        downhill = np.where(slope > 0.0, a, b)
-        flat = (slope == 0.0) & (curve == 0.0)
-        concave = ~convex & ~tied & ~flat
-        alpha = np.where(concave, downhill, alpha)
-        at_bound = np.where(slope > 0.0, a == lower, b == upper)
-        doubtful |= concave & ~at_bound
-    # flat in exact arithmetic (e.g. one observation after the first): rounding decides
-    # the full search's path, so only the full search gives its answer
-    doubtful |= flat & ~tied
+    bracket = _golden_bracket(xt, bounds, lower, upper, NEWTON_WIDTH)
+    alpha, doubtful = newton_finish(
+        *bracket, lower, upper, lambda al: ses_sse_slope_curvature(xt, bounds, al)
+    )
     if doubtful.any():
         rows = np.flatnonzero(doubtful)
         ra, rb, _ = _golden_steps(
