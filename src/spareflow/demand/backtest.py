@@ -65,6 +65,15 @@ class BacktestResult:
 CALIBRATION_SERIES = 20_000
 
 
+def calibration_rows(n_series: int) -> NDArray[np.int64]:
+    """The series quantile coverage is pooled over: all, or beyond
+    ``CALIBRATION_SERIES`` a seeded sample of that many, in order."""
+    if n_series <= CALIBRATION_SERIES:
+        return np.arange(n_series, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    return np.sort(rng.choice(n_series, CALIBRATION_SERIES, replace=False)).astype(np.int64)
+
+
 def backtest_horizon(n_periods: int, horizon: int) -> int:
     """Test-window length for a history of ``n_periods``: the forecast horizon, capped at a
     quarter of the history so that three origins still leave most of it for fitting."""
@@ -165,10 +174,7 @@ def backtest(
     # scale: the naive error of the history before the last origin (before the first
     # origin most series of a short history would have none)
     scale = np.empty(n_series)
-    calib = np.arange(n_series)
-    if n_series > CALIBRATION_SERIES:
-        rng = np.random.default_rng(0)
-        calib = np.sort(rng.choice(n_series, CALIBRATION_SERIES, replace=False))
+    calib = calibration_rows(n_series)
     blocks = list(range(0, n_series, BLOCK_SERIES)) or [0]
     # per origin, the calibration sample's forecasts, actuals and demand shapes by block
     calibration: list[list[tuple[F64, F64, DemandShape]]] = [[] for _ in origin_list]

@@ -9,7 +9,6 @@ from spareflow.plan.demand import (
     PERIODS_PER_YEAR,
     DemandPlan,
     classify_matrix,
-    demand_plan,
     matrix_from_dataset,
 )
 
@@ -18,6 +17,5 @@ __all__ = [
     "PERIODS_PER_YEAR",
     "DemandPlan",
     "classify_matrix",
-    "demand_plan",
     "matrix_from_dataset",
 ]

@@ -1,13 +1,10 @@
-"""Orchestration: a dataset (or demand table) in, the engines called, results out.
-
-Issue 3 scope: classify every series and forecast it, with a rolling-origin backtest that
-measures accuracy and quantile calibration and feeds ``auto``. Later work adds stock
-policies on top of the same objects.
+"""The demand side of a plan: the demand matrix of a dataset, the classes of every
+series, and ``DemandPlan`` (classes, forecasts and backtest accuracy), which
+``plan.stock`` builds partition by partition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,13 +13,9 @@ from numpy.typing import NDArray
 
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix, period_start
-from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP
-from spareflow.demand.backtest import BacktestResult, backtest, backtest_horizon
+from spareflow.demand.backtest import BacktestResult
 from spareflow.demand.classify import Cutoffs, abc_class, classify
-from spareflow.demand.forecast import ForecastResult, run_forecast
-from spareflow.demand.methods import AUTO_CANDIDATES, MethodParams, check_methods
-
-Progress = Callable[[str, int, int], None]
+from spareflow.demand.forecast import ForecastResult
 
 F64 = NDArray[np.float64]
 
@@ -153,53 +146,3 @@ class DemandPlan:
                     }
                 )
         return pl.DataFrame(rows)
-
-
-def demand_plan(
-    matrix: DemandMatrix,
-    unit_cost: pl.DataFrame | None = None,
-    horizon: int = 12,
-    methods: Sequence[str] = ("auto", *AUTO_CANDIDATES),
-    params: MethodParams = MethodParams(),
-    levels: Sequence[float] = DEFAULT_LEVELS,
-    origins: int = AUTO_ORIGINS,
-    progress: Progress | None = None,
-    step: int = AUTO_STEP,
-    forecast_levels: Sequence[float] | None = None,
-) -> DemandPlan:
-    """Classify, backtest (with quantile calibration) and forecast every series.
-
-    One backtest (``origins`` rolling origins ``step`` periods apart) serves both the
-    accuracy report and ``auto``: with ``auto`` among the methods it also scores every
-    ``auto`` candidate. The forecasts carry their variance, and quantiles at
-    ``forecast_levels`` (default: the backtest's ``levels``).
-    """
-    classes = classify_matrix(matrix, unit_cost)
-    names = check_methods(methods)
-    scored = [m for m in names if m != "auto"]
-    if "auto" in names:
-        scored = list(dict.fromkeys([*scored, *AUTO_CANDIDATES]))
-    bt = backtest(
-        matrix.values,
-        scored,
-        backtest_horizon(matrix.n_periods, horizon),
-        origins=origins,
-        step=step,
-        params=params,
-        levels=levels,
-        progress=(lambda d, t: progress("backtest", d, t)) if progress else None,
-    )
-    fc = run_forecast(
-        matrix,
-        names,
-        horizon,
-        matrix.period,
-        params,
-        levels if forecast_levels is None else forecast_levels,
-        origins,
-        progress,
-        uncertainty=True,
-        scored=bt,
-        step=step,
-    )
-    return DemandPlan(classes=classes, forecast=fc, backtest=bt)

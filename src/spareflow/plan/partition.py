@@ -97,23 +97,16 @@ def merge_backtests(parts: list[BacktestResult], calibration: BacktestResult) ->
     )
 
 
-def take_backtest(bt: BacktestResult, rows: slice) -> BacktestResult:
-    """The per-series part of ``bt`` for ``rows``."""
-    return replace(bt, mae=bt.mae[rows], mse=bt.mse[rows], bias=bt.bias[rows], scale=bt.scale[rows])
-
-
 def take_choice(choice: AutoChoice, rows: slice) -> AutoChoice:
     return AutoChoice(choice.first[rows], choice.second[rows], choice.weight[rows], choice.fallback)
 
 
 @dataclass(frozen=True)
 class StockPart:
-    """One partition: its demand matrix, its slice of the plan-wide backtest and
-    ``auto`` choice, its stock inputs (demand still zero), criticality weights and the
-    forecast settings."""
+    """One partition: its demand matrix, its slice of the plan-wide ``auto`` choice, its
+    stock inputs (demand still zero), criticality weights and the forecast settings."""
 
     matrix: DemandMatrix
-    backtest: BacktestResult
     choice: AutoChoice
     inputs: StockInputs
     weights: F64
@@ -147,8 +140,7 @@ def stock_part(part: StockPart) -> StockPartResult:
         part.params,
         part.levels,
         uncertainty=True,
-        scored=part.backtest,
-        choice=part.choice,
+        choice=part.choice,  # the plan-wide backtest is merged in by merge_forecasts
     )
     inputs = with_demand(part.inputs, fc, part.days_per_period)
     grid = policies_with_grid(inputs, STEPS, HEADROOM)

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from spareflow.data.load import Dataset
 from spareflow.data.periods import DemandMatrix, Period, period_start
 from spareflow.demand.auto import AUTO_ORIGINS, AUTO_STEP, choose
-from spareflow.demand.backtest import CALIBRATION_SERIES, backtest_horizon
+from spareflow.demand.backtest import backtest_horizon, calibration_rows
 from spareflow.demand.methods import MethodParams
 from spareflow.errors import ParameterError
 from spareflow.plan.budget import SystemCurve
@@ -52,7 +52,6 @@ from spareflow.plan.partition import (
     merge_forecasts,
     partitions,
     stock_part,
-    take_backtest,
     take_choice,
 )
 from spareflow.simulate.demand import FamilyDemand
@@ -283,7 +282,6 @@ def stock_plan(
     stock_parts = [
         StockPart(
             matrix=DemandMatrix(matrix.keys[s], y[s], matrix.period, matrix.first),
-            backtest=take_backtest(bt, s),
             choice=take_choice(choice, s),
             inputs=base.take(s),  # type: ignore[arg-type]
             weights=weights[s],
@@ -370,15 +368,6 @@ def _simulate_sample(
         "expected_fill_rate_of_simulated": expected,
     }
     return table, float(sim.total_fill_rate), float(sim.total_fill_rate_ci), about
-
-
-def calibration_rows(n: int) -> I64:
-    """The item-sites quantile coverage is pooled over: all, or beyond
-    ``CALIBRATION_SERIES`` a seeded sample of that many (the backtest's own rule)."""
-    if n <= CALIBRATION_SERIES:
-        return np.arange(n, dtype=np.int64)
-    rng = np.random.default_rng(0)
-    return np.sort(rng.choice(n, CALIBRATION_SERIES, replace=False)).astype(np.int64)
 
 
 def simulate_plan(
