@@ -15,10 +15,10 @@ from spareflow.data.demo import generate_dataset
 from spareflow.data.load import Dataset, load_dataset
 from spareflow.data.write import write_dataset
 from spareflow.plan.erp import erpnext_reorder, odoo_reordering_rules
-from spareflow.plan.outputs import aggregate_fill_rate
 from spareflow.plan.stock import (
     PlanParams,
     StockPlan,
+    aggregate_fill_rate,
     daily_history,
     order_now,
     resolve_targets,

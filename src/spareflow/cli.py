@@ -381,8 +381,7 @@ def simulate(
         import polars as pl
 
         from spareflow.data.write import write_table
-        from spareflow.plan.outputs import aggregate_fill_rate
-        from spareflow.plan.stock import PlanParams, simulate_plan
+        from spareflow.plan.stock import PlanParams, aggregate_fill_rate, simulate_plan
 
         _started()
 

@@ -10,20 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from spareflow.data.write import write_table, write_text
 from spareflow.plan.erp import erpnext_reorder, odoo_reordering_rules
-from spareflow.plan.stock import StockPlan
-
-
-def aggregate_fill_rate(table: pl.DataFrame, column: str = "expected_fill_rate") -> float | None:
-    """Demand-weighted mean of ``column`` (None without demand)."""
-    demand = table["forecast_per_period"].to_numpy()
-    if demand.sum() <= 0:
-        return None
-    return float(np.sum(table[column].to_numpy() * demand) / demand.sum())
+from spareflow.plan.stock import StockPlan, aggregate_fill_rate
 
 
 def _by(table: pl.DataFrame, key: str) -> list[dict[str, Any]]:

@@ -326,6 +326,14 @@ def stock_plan(
     return StockPlan(table=table, demand=demand, policy=policy, as_of=as_of, extras=extras)
 
 
+def aggregate_fill_rate(table: pl.DataFrame, column: str = "expected_fill_rate") -> float | None:
+    """Demand-weighted mean of ``column`` (None without demand)."""
+    demand = table["forecast_per_period"].to_numpy()
+    if demand.sum() <= 0:
+        return None
+    return float(np.sum(table[column].to_numpy() * demand) / demand.sum())
+
+
 #: Item-sites the plan simulates at most (a seeded sample beyond; the rest get null).
 SIMULATE_ITEM_SITES = 6_000
 
@@ -354,10 +362,7 @@ def _simulate_sample(
     column = np.full(table.height, np.nan)
     column[rows] = sim.fill_rate
     table = table.with_columns(pl.Series("simulated_fill_rate", column).fill_nan(None))
-    demand = sample["forecast_per_period"].to_numpy()
-    expected = float(
-        (sample["expected_fill_rate"].to_numpy() * demand).sum() / max(demand.sum(), 1e-300)
-    )
+    expected = aggregate_fill_rate(sample)
     about: dict[str, object] = {
         "days": params.simulate_days,
         "warmup_days": sim.warmup,
