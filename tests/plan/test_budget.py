@@ -81,9 +81,7 @@ def test_partitions_merge_to_the_same_curve() -> None:
     inputs, grid, weights = _case(1000, 16, seed=5)
     whole = SystemCurve.from_parts([curve_part(inputs, grid, weights)])
     cuts = [slice(0, 137), slice(137, 600), slice(600, 1000)]
-    parts = [
-        curve_part(inputs.take(np.arange(1000)[s]), _take(grid, s), weights[s]) for s in cuts
-    ]
+    parts = [curve_part(inputs.take(np.arange(1000)[s]), _take(grid, s), weights[s]) for s in cuts]
     merged = SystemCurve.from_parts(parts)
     np.testing.assert_allclose(merged.investment, whole.investment, rtol=1e-12)
     np.testing.assert_allclose(merged.filled, whole.filled, rtol=1e-12)

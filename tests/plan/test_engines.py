@@ -75,9 +75,7 @@ def test_partition_size_changes_nothing_a_planner_sees(
     np.testing.assert_array_equal(ca, cb)
 
 
-def test_dask_engine_gives_the_same_plan(
-    dataset: Dataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dask_engine_gives_the_same_plan(dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "PARTITION_ROWS", 64)
     local = LocalEngine()
     dask = DaskEngine("local")

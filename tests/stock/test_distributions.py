@@ -13,6 +13,7 @@ from spareflow.stock.distributions import (
     IntervalDemand,
     LossTables,
     fit_interval_demand,
+    interval_pmf,
 )
 
 
@@ -125,5 +126,45 @@ def test_loss_tables_against_brute_force() -> None:
             assert t.loss2_at(y)[i, j] == pytest.approx(loss2, abs=1e-10)
             cdf = pmf[i][: max(yy + 1, 0)].sum() if yy >= 0 else 0.0
             assert t.cdf_at(y)[i, j] == pytest.approx(min(cdf, 1.0), abs=1e-12)
-            csum = sum(pmf[i][: z + 1].sum() for z in range(0, yy + 1)) if yy >= 0 else 0.0
-            assert t.cdf_sum_at(y)[i, j] == pytest.approx(csum, abs=1e-10)
+
+
+def test_lean_tables_equal_full_tables() -> None:
+    """The lean tables (loss2 only, built in the pmf's buffer) give the same loss1, loss2
+    and cdf at every level as the full tables, for every family."""
+    rng = np.random.default_rng(5)
+    n = 60
+    fam = rng.choice(
+        [Family.ZERO, Family.POISSON, Family.NEGBIN, Family.STUTTER, Family.NORMAL,
+         Family.GAMMA],
+        n,
+    ).astype(np.int8)  # fmt: skip
+    mean = rng.uniform(0.2, 30.0, n)
+    mean[fam == Family.ZERO] = 0.0
+    mean[(fam == Family.NORMAL) | (fam == Family.GAMMA)] += 100.0
+    var = mean * rng.uniform(1.2, 6.0, n)
+    var[fam == Family.POISSON] = mean[fam == Family.POISSON]
+    d = IntervalDemand(fam, mean, var)
+    full, lean = LossTables.from_pmf(d.pmf()), LossTables.lean(d)
+    y = np.tile(np.array([-4, -1, 0, 1, 3, 10, 40, 150, 10_000]), (n, 1))
+    np.testing.assert_allclose(lean.mean, full.mean, rtol=1e-12)
+    np.testing.assert_allclose(lean.loss2_at(y), full.loss2_at(y), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lean.loss1_at(y), full.loss1_at(y), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(lean.cdf_at(y), full.cdf_at(y), atol=1e-10)
+    np.testing.assert_allclose(lean.loss1, full.loss1, atol=1e-10)
+    np.testing.assert_allclose(lean.cdf, full.cdf, atol=1e-10)
+
+
+def test_negative_binomial_far_from_zero_against_scipy() -> None:
+    """Where P(0) = p**r underflows the running product, the log-gamma form serves."""
+    d = IntervalDemand(
+        np.array([Family.NEGBIN, Family.NEGBIN], dtype=np.int8),
+        np.array([700.0, 3.0]),
+        np.array([750.0, 9.0]),
+    )
+    last = 1200
+    p = interval_pmf(d, last)
+    k = np.arange(last + 1)
+    for i in range(2):
+        m, v = d.mean[i], d.variance[i]
+        ref = stats.nbinom.pmf(k, m**2 / (v - m), m / v)
+        np.testing.assert_allclose(p[i], ref, rtol=1e-9, atol=1e-300)

@@ -243,9 +243,7 @@ def _prefix_layout(
     return layout, _Problems(flat[0], flat[1], flat[2], distinct[flat[3]])
 
 
-def level_forecasts_at(
-    y: F64, origins: Sequence[int], every_level: bool = True
-) -> tuple[F64, F64]:
+def level_forecasts_at(y: F64, origins: Sequence[int], every_level: bool = True) -> tuple[F64, F64]:
     """:func:`level_forecasts` of ``y[:, :o]`` at its own aggregation levels, for each of
     ``origins``: (at level, mean over levels), each shaped (origins, series).
 

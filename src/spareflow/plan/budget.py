@@ -157,9 +157,7 @@ def curve_part(inputs: StockInputs, grid: PolicyGrid, weights: F64) -> CurvePart
     )
 
 
-def reorder_points_at_level(
-    inputs: StockInputs, grid: PolicyGrid, weights: F64, level: int
-) -> I64:
+def reorder_points_at_level(inputs: StockInputs, grid: PolicyGrid, weights: F64, level: int) -> I64:
     """Each item-site's reorder point at curve level ``level``: the end of its last hull
     segment in a bin >= ``level`` (-1 where it has none)."""
     hull, _, _ = _hull(inputs, grid, weights)

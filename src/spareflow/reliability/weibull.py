@@ -88,9 +88,7 @@ def _records(
     return t, f.astype(bool), code, n_parts
 
 
-def fit_exponential(
-    time: ArrayLike, failed: ArrayLike, part: ArrayLike | None = None
-) -> LifeFit:
+def fit_exponential(time: ArrayLike, failed: ArrayLike, part: ArrayLike | None = None) -> LifeFit:
     """Exponential fit per part: ``scale`` = total time on test / failures (the mean
     life), standard error ``scale / sqrt(r)``. ``part``: a code 0..P-1 per record."""
     t, f, code, n = _records(time, failed, part)

@@ -48,6 +48,10 @@ STUTTER_MAX = 1000
 #: Mass left beyond the last column of a pmf matrix (about, at most).
 TAIL = 1e-8
 
+#: Below this log-probability of zero units the negative binomial's pmf is summed in
+#: log-gamma form rather than as a running product from P(0) (which would underflow).
+_LOG_TINY = -600.0
+
 
 class Family(IntEnum):
     """Distribution family of an item's interval demand."""
@@ -143,31 +147,24 @@ def fit_interval_demand(
     return IntervalDemand(family=fam, mean=mean, variance=var)
 
 
-def interval_pmf(demand: IntervalDemand, last: int) -> F64:
-    """Pmf matrix (items, last + 1) of :class:`IntervalDemand`, all items at once."""
+def interval_pmf(demand: IntervalDemand, last: int, out: F64 | None = None) -> F64:
+    """Pmf matrix (items, last + 1) of :class:`IntervalDemand`, all items at once
+    (written into ``out`` when given)."""
     n = len(demand)
-    out = np.zeros((n, last + 1))
-    k = np.arange(last + 1, dtype=np.float64)[None, :]
+    if out is None:
+        out = np.zeros((n, last + 1))
+    else:
+        out[...] = 0.0
     fam, m, v = demand.family, demand.mean, demand.variance
     rows = np.flatnonzero(fam == Family.ZERO)
     out[rows, 0] = 1.0
     rows = np.flatnonzero(fam == Family.POISSON)
     if rows.size:
-        mm = m[rows, None]
-        out[rows] = np.exp(k * np.log(mm) - mm - special.gammaln(k + 1.0))
+        # P(k) = P(k-1) m / k from P(0) = exp(-m); m <= FAST_MEAN keeps exp(-m) normal
+        out[rows] = _ratio_products(np.exp(-m[rows]), None, m[rows], last)
     rows = np.flatnonzero(fam == Family.NEGBIN)
     if rows.size:
-        mm, vv = m[rows, None], v[rows, None]
-        r = mm**2 / (vv - mm)  # size parameter; p = mean / variance
-        p = mm / vv
-        logpmf = (
-            special.gammaln(k + r)
-            - special.gammaln(r)
-            - special.gammaln(k + 1.0)
-            + r * np.log(p)
-            + k * np.log1p(-p)
-        )
-        out[rows] = np.exp(logpmf)
+        out[rows] = _negative_binomial(m[rows], v[rows], last)
     rows = np.flatnonzero(fam == Family.STUTTER)
     if rows.size:
         out[rows] = _stuttering_poisson(m[rows], v[rows], last)
@@ -178,6 +175,51 @@ def interval_pmf(demand: IntervalDemand, last: int) -> F64:
             c = cdf(edges, m[rows, None], v[rows, None])
             c[:, 0] = 0.0  # the mass below 0.5 (negative values too) goes to 0 units
             out[rows] = np.diff(c, axis=1)
+    return out
+
+
+def _negative_binomial(mean: F64, var: F64, last: int) -> F64:
+    """Negative binomial pmf (items, last + 1) matched to mean and variance (size
+    ``r = mean**2 / (var - mean)``, ``p = mean / var``).
+
+    ``P(k) = P(k-1) (r + k - 1) (1 - p) / k`` from ``P(0) = p**r``: a running product,
+    a few times faster than log-gammas and as exact. Where ``p**r`` would underflow the
+    log-gamma form keeps the mass."""
+    r = mean**2 / (var - mean)
+    p = mean / var
+    log_p0 = r * np.log(p)
+    deep = log_p0 < _LOG_TINY
+    if not deep.any():
+        return _ratio_products(np.exp(log_p0), r - 1.0, 1.0 - p, last)
+    out = np.empty((mean.shape[0], last + 1))
+    ok = ~deep
+    out[ok] = _ratio_products(np.exp(log_p0[ok]), r[ok] - 1.0, 1.0 - p[ok], last)
+    k = np.arange(last + 1, dtype=np.float64)[None, :]
+    rd, pd = r[deep, None], p[deep, None]
+    out[deep] = np.exp(
+        special.gammaln(k + rd)
+        - special.gammaln(rd)
+        - special.gammaln(k + 1.0)
+        + rd * np.log(pd)
+        + k * np.log1p(-pd)
+    )
+    return out
+
+
+def _ratio_products(first: F64, offset: F64 | None, factor: F64, last: int) -> F64:
+    """Rows ``P(0) = first``, ``P(k) = P(k-1) (offset + k) factor / k`` for k = 1..last,
+    or with no ``offset`` ``P(k) = P(k-1) factor / k`` (Poisson): one cumulative product
+    along each row, shape (items, last + 1)."""
+    k = np.arange(last + 1, dtype=np.float64)[None, :]
+    inv_k = np.divide(1.0, k, out=np.ones_like(k), where=k > 0)
+    if offset is None:
+        out = factor[:, None] * inv_k
+    else:
+        out = offset[:, None] + k
+        out *= inv_k
+        out *= factor[:, None]
+    out[:, 0] = first
+    np.cumprod(out, axis=1, out=out)
     return out
 
 
@@ -217,26 +259,45 @@ def _gamma_cdf(x: F64, mean: F64, var: F64) -> F64:
     return np.asarray(special.gammainc(shape, np.maximum(x, 0.0) / scale), dtype=np.float64)
 
 
-@dataclass(frozen=True, slots=True)
 class LossTables:
     """Cumulative tables of a pmf matrix for service measures, each (items, K + 2) over
     y = 0..K+1: ``cdf[y] = P(D <= y)``, ``loss1[y] = E[(D - y)+]`` (first-order loss) and
-    ``loss2[y] = sum over j >= y of loss1[j]`` (second-order loss; Zipkin 2000, sec. 6.2)
-    and ``cdf_sum[y] = sum over j <= y of cdf[j]`` (computed on first use: the (r, Q)
-    ready rate needs it of one table of two).
+    ``loss2[y] = sum over j >= y of loss1[j]`` (second-order loss; Zipkin 2000, sec. 6.2).
+
+    :meth:`from_pmf` keeps all three. :meth:`lean` keeps only ``loss2`` (and the mean),
+    built in place in the pmf's own buffer: what the (r, Q) measures need, at a third of
+    the memory and none of the extra allocations. Its ``cdf`` and ``loss1`` are the
+    differences ``loss1[y] = loss2[y] - loss2[y+1]`` and ``P(D > y) = loss1[y] -
+    loss1[y+1]``, exact but for rounding (about 1e-16 x loss2[0]).
     """
 
-    mean: F64
-    cdf: F64
-    loss1: F64
-    loss2: F64
-    _cdf_sum: list[F64]
+    __slots__ = ("_cdf", "_loss1", "loss2", "mean")
+
+    def __init__(
+        self, mean: F64, loss2: F64, cdf: F64 | None = None, loss1: F64 | None = None
+    ) -> None:
+        self.mean = mean
+        self.loss2 = loss2
+        self._cdf = cdf
+        self._loss1 = loss1
 
     @property
-    def cdf_sum(self) -> F64:
-        if not self._cdf_sum:
-            self._cdf_sum.append(np.cumsum(self.cdf, axis=1))
-        return self._cdf_sum[0]
+    def loss1(self) -> F64:
+        if self._loss1 is None:
+            out = np.zeros_like(self.loss2)
+            np.subtract(self.loss2[:, :-1], self.loss2[:, 1:], out=out[:, :-1])
+            out[:, -1] = self.loss2[:, -1]
+            self._loss1 = out
+        return self._loss1
+
+    @property
+    def cdf(self) -> F64:
+        if self._cdf is None:
+            loss1 = self.loss1
+            out = np.ones_like(loss1)
+            out[:, :-1] -= loss1[:, :-1] - loss1[:, 1:]
+            self._cdf = out
+        return self._cdf
 
     @classmethod
     def from_pmf(cls, pmf: F64) -> LossTables:
@@ -250,8 +311,24 @@ class LossTables:
         np.cumsum(loss1[:, ::-1], axis=1, out=loss1[:, ::-1])
         loss2 = np.empty_like(loss1)
         np.cumsum(loss1[:, ::-1], axis=1, out=loss2[:, ::-1])
-        mean = loss1[:, 0].copy()
-        return cls(mean=mean, cdf=cdf, loss1=loss1, loss2=loss2, _cdf_sum=[])
+        return cls(loss1[:, 0].copy(), loss2, cdf=cdf, loss1=loss1)
+
+    @classmethod
+    def lean(cls, demand: IntervalDemand) -> LossTables:
+        """The ``loss2`` table of ``demand`` over its support, computed in the buffer
+        its pmf is written into: pmf, cdf, tail, loss1 and loss2 in turn."""
+        last = int(demand.support().max(initial=0))
+        buf = np.empty((len(demand), last + 2))
+        body = buf[:, : last + 1]
+        interval_pmf(demand, last, out=body)
+        np.cumsum(body, axis=1, out=body)
+        buf[:, -1] = 1.0
+        np.minimum(buf, 1.0, out=buf)
+        np.subtract(1.0, buf, out=buf)
+        np.cumsum(buf[:, ::-1], axis=1, out=buf[:, ::-1])
+        mean = buf[:, 0].copy()
+        np.cumsum(buf[:, ::-1], axis=1, out=buf[:, ::-1])
+        return cls(mean, buf)
 
     def _at(self, table: F64, y: I64, below: F64) -> F64:
         """``table`` at integer levels ``y`` (items, ...) with values for y < 0 from
@@ -267,6 +344,8 @@ class LossTables:
     def cdf_at(self, y: I64) -> F64:
         """P(D <= y)."""
         yy = np.asarray(y, dtype=np.int64)
+        if self._cdf is None:  # lean: 1 - P(D > y), a difference of first-order losses
+            return 1.0 - (self.loss1_at(yy) - self.loss1_at(yy + 1))
         width = self.cdf.shape[1]
         rows = np.arange(self.cdf.shape[0]).reshape((-1,) + (1,) * (yy.ndim - 1))
         val = self.cdf[rows, np.clip(yy, 0, width - 1)]
@@ -275,6 +354,8 @@ class LossTables:
     def loss1_at(self, y: I64) -> F64:
         """E[(D - y)+]; for y < 0 it is mean - y."""
         yy = np.asarray(y, dtype=np.int64)
+        if self._loss1 is None:  # lean: a difference of second-order losses
+            return self.loss2_at(yy) - self.loss2_at(yy + 1)
         mean = self.mean.reshape((-1,) + (1,) * (yy.ndim - 1))
         return self._at(self.loss1, yy, mean - yy)
 
@@ -288,15 +369,8 @@ class LossTables:
         base = self._at(self.loss2, np.maximum(yy, 0), np.zeros_like(mean))
         return np.asarray(base + extra, dtype=np.float64)
 
-    def cdf_sum_at(self, y: I64) -> F64:
-        """sum_{j=0}^{y} P(D <= j) (0 for y < 0; each column past the table adds 1)."""
-        yy = np.asarray(y, dtype=np.int64)
-        width = self.cdf_sum.shape[1]
-        rows = np.arange(self.cdf_sum.shape[0]).reshape((-1,) + (1,) * (yy.ndim - 1))
-        val = self.cdf_sum[rows, np.clip(yy, 0, width - 1)] + np.maximum(yy - (width - 1), 0)
-        return np.where(yy < 0, 0.0, val)
 
-
-def loss_tables(demand: IntervalDemand) -> LossTables:
-    """Loss tables of ``demand`` over its support (one width for all items)."""
-    return LossTables.from_pmf(demand.pmf())
+def loss_tables(demand: IntervalDemand, lean: bool = False) -> LossTables:
+    """Loss tables of ``demand`` over its support (one width for all items); ``lean``:
+    only the second-order loss (see :class:`LossTables`)."""
+    return LossTables.lean(demand) if lean else LossTables.from_pmf(demand.pmf())

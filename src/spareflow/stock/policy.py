@@ -122,6 +122,7 @@ def demand_horizon(inputs: StockInputs) -> Horizon:
         inputs.lead_time_days,
         review_period=1,
         lead_time_variance=None if sd is None else np.nan_to_num(np.asarray(sd)) ** 2,
+        lean=True,
     )
 
 
@@ -140,7 +141,7 @@ def fill_rate_by_reorder_point(h: Horizon, quantity: I64, reorder_points: I64) -
 def least_reorder_point(h: Horizon, quantity: I64, target: F64) -> I64:
     """The smallest r >= -1 whose (r, Q) fill rate reaches ``target``, per item: a
     bisection over r for all items at once (the fill rate never falls as r rises)."""
-    width = h.cycle_end.cdf.shape[1]
+    width = h.cycle_end.loss2.shape[1]
     goal = np.asarray(target, dtype=np.float64) - 1e-12
     lo = np.full(goal.shape, -2, dtype=np.int64)  # fill(lo) < goal (r = -2: sentinel)
     hi = np.full(goal.shape, width, dtype=np.int64)  # fill(hi) >= goal (or the end)
@@ -327,6 +328,7 @@ def _take(p: Policy, rows: I64) -> Policy:
 
 def concat_policies(parts: list[Policy]) -> Policy:
     """The policies of consecutive parts as one (rows in order)."""
+
     def cat(arrays: list[NDArray[Any]]) -> NDArray[Any]:
         return np.concatenate(arrays)
 

@@ -99,8 +99,8 @@ def base_stock(order_up_to: I64, h: Horizon) -> Service:
 def rq(reorder_point: I64, order_quantity: I64, h: Horizon) -> Service:
     """(r, Q) reviewed every period (``h`` must span R = 1): Y uniform on r+1..r+Q.
 
-    Closed forms over the uniform law with the second-order loss and the cdf sums
-    (Zipkin 2000, eq. 6.2.9), so Q may be large.
+    Closed forms over the uniform law with the first- and second-order losses (Zipkin
+    2000, eq. 6.2.9), so Q may be large.
     """
     if len(h.within) != 1:
         raise ValueError("(r, Q) here is reviewed every period: pass a Horizon with R = 1")
@@ -111,7 +111,9 @@ def rq(reorder_point: I64, order_quantity: I64, h: Horizon) -> Service:
     end_loss = (end.loss2_at(lo) - end.loss2_at(hi)) / q
     lead_loss = (lead.loss2_at(lo) - lead.loss2_at(hi)) / q
     fill = 1.0 - _ratio(end_loss - lead_loss, h.per_review)
-    ready = (end.cdf_sum_at(hi - 1) - end.cdf_sum_at(lo - 1)) / q
+    # mean of P(D <= y) over y = lo..hi-1: each term is 1 - P(D > y) and those tails
+    # sum to E[(D - lo)+] - E[(D - hi)+] (Zipkin 2000, sec. 6.2)
+    ready = 1.0 - (end.loss1_at(lo) - end.loss1_at(hi)) / q
     mean_level = r + (q + 1) / 2.0
     return Service(
         fill_rate=np.clip(fill, 0.0, 1.0),
@@ -161,12 +163,14 @@ def horizon(
     lead_time: I64,
     review_period: int = 1,
     lead_time_variance: F64 | None = None,
+    lean: bool = False,
 ) -> Horizon:
     """The demand tables for lead time ``lead_time`` and review every ``review_period``
     periods (whole periods; the same review period for every item of the call).
 
     ``lead_time_variance``: variance of a random lead time (periods squared), which
-    widens every interval's demand (see :func:`fit_interval_demand`).
+    widens every interval's demand (see :func:`fit_interval_demand`). ``lean``: keep
+    only the second-order loss tables (all :func:`rq` needs; see ``LossTables``).
     """
     from spareflow.stock.distributions import fit_interval_demand, loss_tables
 
@@ -182,7 +186,8 @@ def horizon(
                 lead + extra,
                 intermittent,
                 lead_time_variance,
-            )
+            ),
+            lean=lean,
         )
 
     per_review = np.maximum(np.nan_to_num(np.asarray(mean_per_period)), 0.0) * review_period
