@@ -429,6 +429,59 @@ def simulate(
 
 
 @app.command()
+def metric(
+    network_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="NETWORK",
+            help="Folder with items, sites (parent_site_id), repair and optional stock tables.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for metric.csv and summary.json.")],
+    model: Annotated[
+        str, typer.Option(help="metric (Sherbrooke 1968) or vari-metric (Sherbrooke 1986).")
+    ] = "vari-metric",
+    availability: Annotated[
+        float | None,
+        typer.Option(help="Optimise: least investment for this fleet availability (0..1)."),
+    ] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Optimise: most availability for this investment.")
+    ] = None,
+) -> None:
+    """Repairable stock across depot and bases: evaluate the stock table, or optimise it
+    for an availability target or a budget (METRIC / VARI-METRIC)."""
+    try:
+        from spareflow.data.network import load_network
+        from spareflow.multiechelon.metric import MODELS
+        from spareflow.plan.repair import run_metric
+
+        _started()
+
+        if model not in MODELS:
+            raise ParameterError("--model", f"must be one of {', '.join(MODELS)} (got {model!r})")
+        if availability is not None and budget is not None:
+            raise ParameterError("--availability/--budget", "give one of them, not both")
+        data = load_network(network_dir)
+        with _progress() as progress:
+
+            def items_done(done: int, total: int) -> None:
+                progress("optimise", done, total)
+
+            summary = run_metric(data, out, model, availability, budget, items_done)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    bases = summary["availability"]
+    low = min(bases.values()) if bases else 1.0
+    print(
+        f"{summary['mode']}: {summary['items']:,} items at {summary['bases']} bases, "
+        f"investment {summary['investment']:,.0f}, fleet availability "
+        f"{summary['fleet_availability']:.4f} (lowest base {low:.4f}); wrote {out}",
+        file=sys.stderr,
+    )
+
+
+@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the dataset, forecast, summary and report.")

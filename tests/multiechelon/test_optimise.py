@@ -7,13 +7,12 @@ import itertools
 
 import numpy as np
 import pytest
+from tests.multiechelon.test_metric import network
 
 from spareflow.errors import ParameterError
 from spareflow.multiechelon.metric import evaluate
 from spareflow.multiechelon.network import RepairNetwork
 from spareflow.multiechelon.optimise import _item_curves, _loss, optimise
-
-from .test_metric import network
 
 
 def brute_best(net: RepairNetwork, row: int, total: int, model: str) -> float:

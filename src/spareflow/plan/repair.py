@@ -1,0 +1,126 @@
+"""``spareflow metric``: a repair network's stock levels evaluated or optimised by METRIC
+or VARI-METRIC, written as DIR/metric.csv (per item and site), DIR/summary.json
+(availability per base) and, when optimised, DIR/curve.csv (investment against
+availability). Everything is computed before anything is written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from spareflow.data.network import NetworkData
+from spareflow.data.write import write_table, write_text
+from spareflow.errors import ParameterError
+from spareflow.multiechelon.metric import MetricResult, Model, evaluate
+from spareflow.multiechelon.optimise import AvailabilityCurve, fleet_weights, optimise
+from spareflow.stock.optimise import curve_points
+
+
+def run_metric(
+    data: NetworkData,
+    out: Path,
+    model: Model = "vari-metric",
+    availability: float | None = None,
+    budget: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate the stock table's levels, or optimise for ``availability`` / ``budget``;
+    write the outputs into ``out`` and return the summary."""
+    net = data.network
+    net.check()
+    curve: AvailabilityCurve | None = None
+    target_met: bool | None = None
+    if data.depot_stock is not None and data.base_stock is not None:
+        if availability is not None or budget is not None:
+            raise ParameterError(
+                "--availability/--budget",
+                "the network has a stock table, which is evaluated as it is: remove the "
+                "stock table to optimise, or drop the option",
+            )
+        s0, sb = data.depot_stock, data.base_stock
+        result = evaluate(net, s0, sb, model)
+    elif availability is None and budget is None:
+        raise ParameterError(
+            "--availability/--budget",
+            "give a target (--availability A or --budget X), or a stock table to evaluate",
+        )
+    else:
+        alloc, curve = optimise(net, model, availability, budget, progress)
+        s0, sb, result, target_met = (
+            alloc.depot_stock,
+            alloc.base_stock,
+            alloc.result,
+            alloc.target_met,
+        )
+    table = metric_table(data, s0, sb, result)
+    investment = float((net.unit_cost * (s0 + sb.sum(axis=1))).sum())
+    w = fleet_weights(net)
+    summary: dict[str, Any] = {
+        "model": model,
+        "items": net.items,
+        "bases": net.bases,
+        "depot": data.depot_id,
+        "investment": investment,
+        "fleet_availability": float((w * result.availability).sum()),
+        "availability": {
+            b: float(a) for b, a in zip(data.base_ids, result.availability, strict=True)
+        },
+        "expected_backorders_at_bases": float(result.base.backorders[net.is_lru].sum()),
+        "mode": "evaluate" if curve is None else "optimise",
+    }
+    if availability is not None:
+        summary["target_availability"] = availability
+    if budget is not None:
+        summary["budget"] = budget
+    if target_met is not None:
+        summary["target_met"] = target_met
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(table, out / "metric.csv")
+    if curve is not None:
+        sample = curve_points(curve.curve, 200)
+        write_table(
+            pl.DataFrame(
+                {
+                    "investment": sample.investment,
+                    "availability_bound": curve.availability[sample.point],
+                }
+            ),
+            out / "curve.csv",
+        )
+    write_text(json.dumps(summary, indent=2), out / "summary.json")
+    return summary
+
+
+def metric_table(
+    data: NetworkData, s0: np.ndarray, sb: np.ndarray, result: MetricResult
+) -> pl.DataFrame:
+    """One row per item and site (depot first): stock and what METRIC says of it."""
+    n, j = data.network.items, data.network.bases
+    items = np.repeat(np.asarray(data.item_ids, dtype=object), j + 1)
+    sites = np.tile(np.asarray([data.depot_id, *data.base_ids], dtype=object), n)
+
+    def both(depot: np.ndarray, base: np.ndarray) -> np.ndarray:
+        return np.concatenate((depot[:, None], base), axis=1).ravel()
+
+    return pl.DataFrame(
+        {
+            "item_id": items.tolist(),
+            "site_id": sites.tolist(),
+            "echelon": np.tile(np.array(["depot"] + ["base"] * j), n).tolist(),
+            "stock_level": both(s0, sb).astype(np.int64),
+            "pipeline_mean": both(result.depot_pipeline_mean, result.base_pipeline_mean),
+            "pipeline_variance": both(
+                result.depot_pipeline_variance, result.base_pipeline_variance
+            ),
+            "expected_backorders": both(result.depot.backorders, result.base.backorders),
+            "backorder_variance": both(
+                result.depot.backorder_variance, result.base.backorder_variance
+            ),
+            "fill_rate": both(result.depot.fill_rate, result.base.fill_rate),
+        }
+    )
