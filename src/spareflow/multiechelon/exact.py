@@ -84,3 +84,26 @@ def pipeline_moments(pmf: F64) -> tuple[F64, F64]:
     x = np.arange(pmf.shape[-1])
     mean = (pmf * x).sum(axis=-1)
     return mean, np.maximum((pmf * x * x).sum(axis=-1) - mean**2, 0.0)
+
+
+def base_availability(network: RepairNetwork, depot_stock: I64, base_stock: I64) -> F64:
+    """Exact expected share of each base's fleet that is up (bases,), with the holes of
+    item i placed at random over its ``N Z`` positions: the mean over the exact base
+    backorders B of ``C(NZ - Z, B) / C(NZ, B)``, multiplied over items (independent)."""
+    pmf = base_pipeline_pmf(network, depot_stock)
+    s = np.asarray(base_stock, dtype=np.int64)[:, :, None]
+    x = np.arange(pmf.shape[2])[None, None, :]
+    holes = np.maximum(x - s, 0)  # (items, bases, K+1)
+    z = network.quantity_per_unit[:, None, None]
+    positions = network.fleet_size[None, :, None] * z
+    k = np.arange(pmf.shape[2])
+    # up(k) = prod_{m<k} (NZ - Z - m) / (NZ - m), tabulated for k = 0..K per item and base
+    left = positions - k[None, None, :]
+    factors = np.divide(left - z, left, out=np.zeros(left.shape), where=left > 0)
+    np.clip(factors, 0.0, 1.0, out=factors)
+    up = np.concatenate(
+        (np.ones((*factors.shape[:2], 1)), np.cumprod(factors, axis=2)[:, :, :-1]), axis=2
+    )
+    expected = (pmf * np.take_along_axis(up, holes, axis=2)).sum(axis=2)
+    lru = network.is_lru
+    return np.asarray(np.prod(expected[lru], axis=0))
