@@ -294,6 +294,14 @@ def plan(
             "(a cluster on this machine; the default)."
         ),
     ] = None,
+    demand_source: Annotated[
+        str,
+        typer.Option(
+            help="auto (installed base for item-sites without history, the forecast "
+            "elsewhere), history, or installed-base (expected failures of the assets' "
+            "parts wherever the dataset has assets and positions)."
+        ),
+    ] = "auto",
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
     try:
@@ -317,6 +325,7 @@ def plan(
             period=check_period(period),
             horizon=horizon,
             criticality_weights=_weights(criticality_weights),
+            demand_source=demand_source,
         )
         ds = load_dataset(dataset)
         runner = make_engine(engine, scheduler)

@@ -16,6 +16,7 @@ from spareflow.data.periods import DemandMatrix, Period, demand_matrix, period_s
 from spareflow.demand.backtest import BacktestResult
 from spareflow.demand.classify import Cutoffs, abc_class, classify
 from spareflow.demand.forecast import ForecastResult
+from spareflow.plan.installed import installed_pairs
 
 F64 = NDArray[np.float64]
 
@@ -25,8 +26,9 @@ DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
 
 def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
     """Demand per item-site and period, zero-filled from the dataset's first period or from
-    an item's introduction date. Item-sites stocked or sourced but never demanded are
-    series too (all zeros), after the demanded ones."""
+    an item's introduction date. Item-sites stocked, sourced or fitted on an asset (the
+    installed base) but never demanded are series too (all zeros), after the demanded
+    ones."""
     items = dataset["items"]
     starts = None
     if "introduction_date" in items.columns:
@@ -36,6 +38,9 @@ def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
     matrix = demand_matrix(demand, period, keys, series_start=starts)
     tables = [dataset.get(t) for t in ("stock", "sourcing")]
     stocked = [t.select(*keys) for t in tables if t is not None]
+    fleet = installed_pairs(dataset)  # parts fitted on assets: demand to come
+    if fleet is not None:
+        stocked.append(fleet)
     if not stocked:
         return matrix
     # found against the matrix's keys (one row per series), not the demand rows

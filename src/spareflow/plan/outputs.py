@@ -49,6 +49,7 @@ def stock_summary(plan: StockPlan) -> dict[str, Any]:
         "orders_now_value": float((orders["order_now"] * orders["unit_cost"]).sum()),
         "lead_times_assumed": int(t["lead_time_assumed"].sum()),
         "policies": dict(sorted(t.group_by("policy").len().iter_rows())),
+        "demand_sources": dict(sorted(t.group_by("demand_source").len().iter_rows())),
         "by_class": _by(t, "demand_class"),
         "by_site": _by(t, "site_id"),
     }

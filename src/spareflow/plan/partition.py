@@ -114,6 +114,7 @@ class StockPart:
     params: MethodParams
     levels: tuple[float, ...]
     days_per_period: float
+    installed: F64 | None = None  # demand per day from the installed base; NaN: history
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def stock_part(part: StockPart) -> StockPartResult:
         uncertainty=True,
         choice=part.choice,  # the plan-wide backtest is merged in by merge_forecasts
     )
-    inputs = with_demand(part.inputs, fc, part.days_per_period)
+    inputs = with_demand(part.inputs, fc, part.days_per_period, part.installed)
     grid = policies_with_grid(inputs, STEPS, HEADROOM)
     return StockPartResult(
         forecast=fc,
@@ -154,11 +155,22 @@ def stock_part(part: StockPart) -> StockPartResult:
     )
 
 
-def with_demand(inputs: StockInputs, fc: ForecastResult, days_per_period: float) -> StockInputs:
+def with_demand(
+    inputs: StockInputs,
+    fc: ForecastResult,
+    days_per_period: float,
+    installed: F64 | None = None,
+) -> StockInputs:
     """``inputs`` with daily demand from the ``auto`` forecast: mean / days per period
-    and variance / days per period (the periods' demands independent)."""
+    and variance / days per period (the periods' demands independent); where
+    ``installed`` is a number, the installed base's demand per day instead (variance
+    equal to the mean: see ``plan.installed``)."""
     mean = np.nan_to_num(fc.point["auto"]) / days_per_period
     var = np.nan_to_num(fc.variance["auto"]) / days_per_period
+    if installed is not None:
+        use = np.isfinite(installed)
+        mean = np.where(use, installed, mean)
+        var = np.where(use, installed, var)
     return replace(inputs, mean_per_day=mean, variance_per_day=var)
 
 

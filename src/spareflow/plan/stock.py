@@ -42,6 +42,7 @@ from spareflow.plan.demand import (
     matrix_from_dataset,
 )
 from spareflow.plan.engine import Engine, LocalEngine
+from spareflow.plan.installed import SOURCES, installed_base
 from spareflow.plan.partition import (
     BacktestPart,
     BudgetPart,
@@ -78,7 +79,10 @@ class PlanParams:
     periods; ``simulate_days`` and ``replications`` size the simulation (0 days: none);
     ``forecast_quantiles``: the forecasts also carry quantiles (the demo writes them);
     ``criticality_weights``: (criticality, weight) pairs for the budget's marginal
-    analysis (units filled count that many times; others weigh 1)."""
+    analysis (units filled count that many times; others weigh 1); ``demand_source``:
+    ``history`` (the forecast), ``installed-base`` (expected failures of the assets'
+    parts wherever the dataset has them) or ``auto`` (the installed base for item-sites
+    without demand history: new parts; the forecast elsewhere)."""
 
     target: float = DEFAULT_TARGET
     budget: float | None = None
@@ -89,6 +93,7 @@ class PlanParams:
     seed: int = 0
     criticality_weights: tuple[tuple[str, float], ...] = ()
     forecast_quantiles: bool = False
+    demand_source: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target < 1.0:
@@ -97,6 +102,11 @@ class PlanParams:
             raise ParameterError("--budget", f"must not be negative, got {self.budget}")
         if self.horizon < 1:
             raise ParameterError("--horizon", f"must be at least 1, got {self.horizon}")
+        if self.demand_source not in SOURCES:
+            raise ParameterError(
+                "--demand-source",
+                f"must be one of {', '.join(SOURCES)}, got {self.demand_source!r}",
+            )
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,9 @@ def stock_plan(
     y = matrix.values
     method_params = MethodParams()
     bt_horizon = backtest_horizon(matrix.n_periods, params.horizon)
+    as_of = _as_of(matrix)
+    days = DAYS_PER_PERIOD[params.period]
+    installed = _installed_demand(dataset, matrix, as_of, params, days)
 
     def bar(stage: str) -> Callable[[int, int], None] | None:
         return (lambda d, t: progress(stage, d, t)) if progress else None
@@ -278,7 +291,6 @@ def stock_plan(
     del parts_bt
     choice = choose(bt)
     levels = DEFAULT_LEVELS if params.forecast_quantiles else ()
-    days = DAYS_PER_PERIOD[params.period]
     stock_parts = [
         StockPart(
             matrix=DemandMatrix(matrix.keys[s], y[s], matrix.period, matrix.first),
@@ -289,6 +301,7 @@ def stock_plan(
             params=method_params,
             levels=levels,
             days_per_period=days,
+            installed=None if installed is None else installed[s],
         )
         for s in spans
     ]
@@ -314,8 +327,7 @@ def stock_plan(
         budget_parts = [BudgetPart(inputs.take(s), weights[s], level) for s in spans]  # type: ignore[arg-type]
         policy = concat_policies(engine.map(budget_part, budget_parts, bar("budget")))
         extras["budget"] = params.budget
-    as_of = _as_of(matrix)
-    table = plan_table(facts, demand, inputs, policy, family, as_of, params.period)
+    table = plan_table(facts, demand, inputs, policy, family, as_of, params.period, installed)
     if progress:
         progress("table", 1, 1)
     if params.simulate_days > 0:
@@ -324,6 +336,22 @@ def stock_plan(
         extras["simulated_fill_rate_ci"] = half_width
         extras["simulation"] = about
     return StockPlan(table=table, demand=demand, policy=policy, as_of=as_of, extras=extras)
+
+
+def _installed_demand(
+    dataset: Dataset, matrix: DemandMatrix, as_of: date, params: PlanParams, days: float
+) -> F64 | None:
+    """Demand per day from the installed base where ``params.demand_source`` takes it
+    (NaN elsewhere), aligned with the matrix's rows; None when none is taken."""
+    if params.demand_source == "history":
+        return None
+    fleet = installed_base(dataset, matrix.keys, as_of, params.horizon * days, params.horizon)
+    if fleet is None:
+        return None
+    mean = fleet.mean_per_day.copy()
+    if params.demand_source == "auto":
+        mean[matrix.values.sum(axis=1) > 0] = np.nan  # history where there is any
+    return None if np.isnan(mean).all() else mean
 
 
 def aggregate_fill_rate(table: pl.DataFrame, column: str = "expected_fill_rate") -> float | None:
@@ -459,9 +487,20 @@ def plan_table(
     family: NDArray[np.int8],
     as_of: date,
     period: Period,
+    installed: F64 | None = None,
 ) -> pl.DataFrame:
-    """The plan contract of design.md, plus the demand and value columns."""
+    """The plan contract of design.md, plus the demand and value columns.
+    ``demand_source`` says where each item-site's demand came from: ``history`` (the
+    ``auto`` forecast) or ``installed_base`` (``installed`` demand per day, a number)."""
     fc = demand.forecast
+    from_fleet = (
+        np.isfinite(installed) if installed is not None else np.zeros(len(inputs), dtype=bool)
+    )
+    days = DAYS_PER_PERIOD[period]
+    forecast = np.where(from_fleet, inputs.mean_per_day * days, np.nan_to_num(fc.point["auto"]))
+    variance = np.where(
+        from_fleet, inputs.variance_per_day * days, np.nan_to_num(fc.variance["auto"])
+    )
     position = (
         facts["on_hand"].to_numpy() + facts["on_order"].to_numpy() - facts["backorders"].to_numpy()
     )
@@ -480,8 +519,9 @@ def plan_table(
             "demand_class": demand.classes["demand_class"],
             "abc": demand.classes["abc"] if "abc" in demand.classes.columns else None,
             "method": fc.auto_method if fc.auto_method is not None else "auto",
-            "forecast_per_period": np.nan_to_num(fc.point["auto"]),
-            "demand_variance_per_period": np.nan_to_num(fc.variance["auto"]),
+            "demand_source": np.where(from_fleet, "installed_base", "history"),
+            "forecast_per_period": forecast,
+            "demand_variance_per_period": variance,
             "demand_family": _FAMILY_NAMES[family],
             "period": period,
             "policy": policy.policy,
