@@ -490,6 +490,45 @@ def metric(
     )
 
 
+reliability_app = typer.Typer(
+    help="Life distributions of parts from failure and suspension records.",
+    no_args_is_help=True,
+)
+app.add_typer(reliability_app, name="reliability")
+
+
+@reliability_app.command("fit")
+def reliability_fit(
+    events: Annotated[
+        Path,
+        typer.Argument(
+            metavar="EVENTS",
+            help="Life records (item_id, time, kind: failure or suspension), or a dataset "
+            "folder whose removals, assets and bill_of_positions give them.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
+    level: Annotated[float, typer.Option(help="Confidence level of the bounds.")] = 0.95,
+) -> None:
+    """Weibull (and exponential) life per item by maximum likelihood, with bounds."""
+    try:
+        from spareflow.data.lives import load_lives
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.reliability.table import life_table
+
+        _started()
+
+        if not 0.0 < level < 1.0:
+            raise ParameterError("--level", f"must be between 0 and 1, got {level}")
+        check_table_path(out)
+        table = life_table(load_lives(events), level)
+        write_table(table, out)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    fitted = int((table["life_model"] != "none").sum())
+    print(f"fitted {fitted:,} of {table.height:,} items; wrote {out}", file=sys.stderr)
+
+
 @app.command()
 def demo(
     out: Annotated[
