@@ -509,20 +509,28 @@ def reliability_fit(
     ],
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
     level: Annotated[float, typer.Option(help="Confidence level of the bounds.")] = 0.95,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write Weibull probability plots to this HTML file.")
+    ] = None,
 ) -> None:
     """Weibull (and exponential) life per item by maximum likelihood, with bounds."""
     try:
         from spareflow.data.lives import load_lives
-        from spareflow.data.write import check_table_path, write_table
+        from spareflow.data.write import check_table_path, write_table, write_text
         from spareflow.reliability.table import life_table
+        from spareflow.report.repair import weibull_report
 
         _started()
 
         if not 0.0 < level < 1.0:
             raise ParameterError("--level", f"must be between 0 and 1, got {level}")
         check_table_path(out)
-        table = life_table(load_lives(events), level)
+        records = load_lives(events)
+        table = life_table(records, level)
+        page = weibull_report(records, table) if report is not None else None
         write_table(table, out)
+        if page is not None and report is not None:
+            write_text(page, report)
     except SpareflowError as exc:
         raise _fail(exc) from None
     fitted = int((table["life_model"] != "none").sum())

@@ -52,6 +52,8 @@ def test_optimise_for_availability_writes_table_summary_and_curve(
     assert summary["investment"] == pytest.approx(investment)
     curve = pl.read_csv(out / "curve.csv")
     assert (curve["availability_bound"].diff().drop_nulls() >= -1e-12).all()
+    page = (out / "report.html").read_text()
+    assert "Equipment availability vs investment" in page and "BASE-3" in page
 
 
 def test_evaluate_a_stock_table_with_metric(folder: Path, tmp_path: Path) -> None:

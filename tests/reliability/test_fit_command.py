@@ -30,8 +30,9 @@ def test_fit_equals_lifelines(tmp_path: Path) -> None:
     frame = records()
     frame.write_csv(tmp_path / "lives.csv")
     result = run(
-        "reliability", "fit", tmp_path / "lives.csv", "--out", tmp_path / "fit.csv", cwd=tmp_path
-    )
+        "reliability", "fit", tmp_path / "lives.csv", "--out", tmp_path / "fit.csv",
+        "--report", tmp_path / "lives.html", cwd=tmp_path,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     fit = pl.read_csv(tmp_path / "fit.csv")
     assert fit["item_id"].to_list() == ["PUMP", "VALVE", "SEAL"]
@@ -45,6 +46,7 @@ def test_fit_equals_lifelines(tmp_path: Path) -> None:
         assert row["shape"][0] == pytest.approx(ref.rho_, rel=1e-4)
         assert row["scale"][0] == pytest.approx(ref.lambda_, rel=1e-4)
         assert row["shape_lower"][0] < row["shape"][0] < row["shape_upper"][0]
+    assert "Weibull probability plot" in (tmp_path / "lives.html").read_text()
     seal = fit.filter(pl.col("item_id") == "SEAL")
     assert seal["life_model"][0] == "none" and seal["shape"][0] is None
 
@@ -61,3 +63,14 @@ def test_bad_records_are_refused(tmp_path: Path) -> None:
     assert "lives.csv, row 5, column 'kind': must be failure or suspension" in result.stderr
     assert "lives.csv, row 7, column 'time': must be a positive time" in result.stderr
     assert not out.exists()
+
+
+def test_plotting_positions_with_a_suspension() -> None:
+    """Johnson's adjusted ranks: 1, then (5 - 1) / (1 + 2) = 4/3 more, then (5 - 7/3) / 2
+    more; Bernard's median ranks (j - 0.3) / (n + 0.4)."""
+    from spareflow.report.repair import plotting_positions
+
+    t, f = plotting_positions(np.array([300.0, 100.0, 400.0, 200.0]), np.array([1, 1, 1, 0], bool))
+    np.testing.assert_allclose(t, [100.0, 300.0, 400.0])
+    ranks = np.array([1.0, 7.0 / 3.0, 11.0 / 3.0])
+    np.testing.assert_allclose(f, (ranks - 0.3) / 4.4)

@@ -73,6 +73,7 @@ class AvailabilityCurve:
     curve: Curve
     base_loss: float
     unit_cost: F64
+    plan: object = None  # how points turn back into stock levels (see availability_along)
 
     @property
     def investment(self) -> F64:
@@ -125,6 +126,26 @@ def optimise(
     if availability is not None:
         met = bool(_fleet_bound(network, result) >= availability - 1e-12)
     return Allocation(s0, sb, investment, result, met), curve
+
+
+def availability_along(
+    network: RepairNetwork,
+    model: Model,
+    curve: AvailabilityCurve,
+    points: I64,
+) -> tuple[F64, F64]:
+    """Investment (points,) and each base's availability (points, bases) at curve
+    ``points``: the stock levels of each point evaluated by ``model``."""
+    plan = curve.plan
+    if not isinstance(plan, _Plan):
+        raise ParameterError("curve", "comes from optimise() of this network")
+    money = np.zeros(len(points))
+    avail = np.zeros((len(points), network.bases))
+    for k, point in enumerate(np.asarray(points, dtype=np.int64)):
+        s0, sb = _levels(network, model, plan, steps_at(curve.curve, int(point)))
+        money[k] = float((network.unit_cost * (s0 + sb.sum(axis=1))).sum())
+        avail[k] = evaluate(network, s0, sb, model).availability
+    return money, avail
 
 
 def fleet_weights(network: RepairNetwork) -> F64:
@@ -207,7 +228,9 @@ def _build(network: RepairNetwork, model: Model, progress: Progress | None) -> _
         # beyond an item's own totals its last best split stands
         depot_all[row : row + d.shape[0], d.shape[1] :] = d[:, -1:]
         row += d.shape[0]
-    return _Plan(curve, single, depot_all, families, moves)
+    plan = _Plan(curve, single, depot_all, families, moves)
+    object.__setattr__(curve, "plan", plan)  # the curve keeps the way back to levels
+    return plan
 
 
 def _ranges(network: RepairNetwork, rows: I64) -> tuple[int, int]:

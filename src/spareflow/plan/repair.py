@@ -1,7 +1,7 @@
 """``spareflow metric``: a repair network's stock levels evaluated or optimised by METRIC
 or VARI-METRIC, written as DIR/metric.csv (per item and site), DIR/summary.json
-(availability per base) and, when optimised, DIR/curve.csv (investment against
-availability). Everything is computed before anything is written."""
+(availability per base), DIR/report.html and, when optimised, DIR/curve.csv (investment
+against availability). Everything is computed before anything is written."""
 
 from __future__ import annotations
 
@@ -17,8 +17,17 @@ from spareflow.data.network import NetworkData
 from spareflow.data.write import write_table, write_text
 from spareflow.errors import ParameterError
 from spareflow.multiechelon.metric import MetricResult, Model, evaluate
-from spareflow.multiechelon.optimise import AvailabilityCurve, fleet_weights, optimise
+from spareflow.multiechelon.optimise import (
+    AvailabilityCurve,
+    availability_along,
+    fleet_weights,
+    optimise,
+)
+from spareflow.report.repair import metric_report
 from spareflow.stock.optimise import curve_points
+
+#: Curve points at which every base's availability is evaluated for the report.
+REPORT_POINTS = 12
 
 
 def run_metric(
@@ -79,10 +88,25 @@ def run_metric(
         summary["budget"] = budget
     if target_met is not None:
         summary["target_met"] = target_met
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(table, out / "metric.csv")
+    sample = sampled = None
     if curve is not None:
         sample = curve_points(curve.curve, 200)
+        last = curve.curve.n_segments
+        points = np.unique(np.rint(np.linspace(0, last, REPORT_POINTS)).astype(np.int64))
+        sampled = availability_along(net, model, curve, points)
+    report = metric_report(
+        summary,
+        None if sample is None else sample.investment,
+        None if sample is None or curve is None else curve.availability[sample.point],
+        None if sampled is None else sampled[0],
+        None if sampled is None else sampled[1],
+        data.base_ids,
+        table,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(table, out / "metric.csv")
+    write_text(report, out / "report.html")
+    if curve is not None and sample is not None:
         write_table(
             pl.DataFrame(
                 {
