@@ -538,6 +538,48 @@ def reliability_fit(
 
 
 @app.command()
+def pdm(
+    telemetry: Annotated[
+        Path,
+        typer.Argument(
+            metavar="TELEMETRY",
+            help="Condition readings now: asset_id, time, variable, value (or C-MAPSS .txt).",
+        ),
+    ],
+    train: Annotated[
+        Path,
+        typer.Option(help="Run-to-failure readings (each asset fails at its last time)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for rul.csv and the report.")],
+    horizon: Annotated[
+        float, typer.Option(help="Failure probability within this many time units.")
+    ] = 30.0,
+    assets: Annotated[
+        Path | None,
+        typer.Option(help="asset_id, site_id[, quantity]: also write part demand per site."),
+    ] = None,
+) -> None:
+    """Remaining useful life and failure risk per asset from condition telemetry."""
+    try:
+        from spareflow.data.telemetry import load_asset_sites, load_telemetry
+        from spareflow.plan.pdm import run_pdm
+
+        _started()
+
+        current = load_telemetry(telemetry)
+        history = load_telemetry(train)
+        fleet = None if assets is None else load_asset_sites(assets)
+        summary = run_pdm(current, history, out, horizon, fleet)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    print(
+        f"scored {summary['assets']:,} assets; expected failures within {horizon:g}: "
+        f"{summary['expected_failures_within_horizon']:.1f}; wrote {out}",
+        file=sys.stderr,
+    )
+
+
+@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the dataset, forecast, summary and report.")
