@@ -10,6 +10,7 @@ import pytest
 PACKAGES = [
     "spareflow.data",
     "spareflow.demand",
+    "spareflow.multiechelon",
     "spareflow.plan",
     "spareflow.reliability",
     "spareflow.simulate",
