@@ -302,6 +302,13 @@ def plan(
             "parts wherever the dataset has assets and positions)."
         ),
     ] = "auto",
+    availability: Annotated[
+        float,
+        typer.Option(
+            help="Fleet availability that repairable items (repairable, with repair rows "
+            "at a depot) are stocked for across the depot and its bases (VARI-METRIC)."
+        ),
+    ] = 0.95,
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
     try:
@@ -326,6 +333,7 @@ def plan(
             horizon=horizon,
             criticality_weights=_weights(criticality_weights),
             demand_source=demand_source,
+            availability=availability,
         )
         ds = load_dataset(dataset)
         runner = make_engine(engine, scheduler)

@@ -26,8 +26,8 @@ DEFAULT_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
 
 def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
     """Demand per item-site and period, zero-filled from the dataset's first period or from
-    an item's introduction date. Item-sites stocked, sourced or fitted on an asset (the
-    installed base) but never demanded are series too (all zeros), after the demanded
+    an item's introduction date. Item-sites stocked, sourced, repaired or fitted on an
+    asset (the installed base) but never demanded are series too (all zeros), after the demanded
     ones."""
     items = dataset["items"]
     starts = None
@@ -36,7 +36,7 @@ def matrix_from_dataset(dataset: Dataset, period: Period) -> DemandMatrix:
     demand = dataset["demand"].select("item_id", "site_id", "date", "quantity")
     keys = ("item_id", "site_id")
     matrix = demand_matrix(demand, period, keys, series_start=starts)
-    tables = [dataset.get(t) for t in ("stock", "sourcing")]
+    tables = [dataset.get(t) for t in ("stock", "sourcing", "repair")]
     stocked = [t.select(*keys) for t in tables if t is not None]
     fleet = installed_pairs(dataset)  # parts fitted on assets: demand to come
     if fleet is not None:

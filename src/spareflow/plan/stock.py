@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -55,6 +56,7 @@ from spareflow.plan.partition import (
     stock_part,
     take_choice,
 )
+from spareflow.plan.repairables import RepairablePlan, plan_repairables
 from spareflow.simulate.demand import FamilyDemand
 from spareflow.simulate.models import Bootstrap
 from spareflow.simulate.monte_carlo import PolicyArrays, SimulationResult, simulate
@@ -67,6 +69,7 @@ I64 = NDArray[np.int64]
 
 DAYS_PER_PERIOD: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
 DEFAULT_TARGET = 0.95
+DEFAULT_AVAILABILITY = 0.95
 DEFAULT_LEAD_TIME_DAYS = 30
 
 KEYS = ["item_id", "site_id"]
@@ -94,6 +97,7 @@ class PlanParams:
     criticality_weights: tuple[tuple[str, float], ...] = ()
     forecast_quantiles: bool = False
     demand_source: str = "auto"
+    availability: float = DEFAULT_AVAILABILITY
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target < 1.0:
@@ -102,6 +106,10 @@ class PlanParams:
             raise ParameterError("--budget", f"must not be negative, got {self.budget}")
         if self.horizon < 1:
             raise ParameterError("--horizon", f"must be at least 1, got {self.horizon}")
+        if not 0.0 < self.availability < 1.0:
+            raise ParameterError(
+                "--availability", f"must be between 0 and 1, got {self.availability}"
+            )
         if self.demand_source not in SOURCES:
             raise ParameterError(
                 "--demand-source",
@@ -328,6 +336,10 @@ def stock_plan(
         policy = concat_policies(engine.map(budget_part, budget_parts, bar("budget")))
         extras["budget"] = params.budget
     table = plan_table(facts, demand, inputs, policy, family, as_of, params.period, installed)
+    repairables = plan_repairables(dataset, table, inputs.mean_per_day, params.availability)
+    table = with_repairables(table, repairables)
+    if repairables is not None:
+        extras["repairable_availability"] = repairables.by_depot
     if progress:
         progress("table", 1, 1)
     if params.simulate_days > 0:
@@ -352,6 +364,54 @@ def _installed_demand(
     if params.demand_source == "auto":
         mean[matrix.values.sum(axis=1) > 0] = np.nan  # history where there is any
     return None if np.isnan(mean).all() else mean
+
+
+def with_repairables(table: pl.DataFrame, rp: RepairablePlan | None) -> pl.DataFrame:
+    """The plan table with ``stock_model`` (``fill-rate`` or ``vari-metric``) and
+    ``expected_availability``, and the repairables' rows as base-stock policies."""
+    n = table.height
+    model = np.full(n, "fill-rate", dtype=object)
+    avail = np.full(n, np.nan)
+    if rp is None:
+        return table.with_columns(
+            pl.Series("stock_model", model, dtype=pl.String),
+            pl.Series("expected_availability", avail).fill_nan(None),
+        )
+    r = rp.rows
+    model[r] = "vari-metric"
+    avail[r] = rp.availability
+
+    def put(column: str, values: NDArray[Any]) -> pl.Series:
+        out = table[column].to_numpy().copy()
+        out[r] = values
+        return pl.Series(column, out)
+
+    s = rp.stock
+    policy = table["policy"].to_numpy().astype(object)
+    policy[r] = "base_stock"
+    unit_cost = table["unit_cost"].to_numpy()
+    position = table["inventory_position"].to_numpy()
+    order = table["order_now"].to_numpy().copy()
+    order[r] = np.maximum(s - position[r], 0.0) * (position[r] <= s - 1)
+    return table.with_columns(
+        pl.Series("policy", policy, dtype=pl.String),
+        put("reorder_point", s - 1),
+        put("order_up_to", s),
+        put("order_quantity", np.ones_like(s)),
+        put("safety_stock", s - rp.pipeline),
+        put("expected_fill_rate", rp.fill_rate),
+        put("expected_backorders", rp.backorders),
+        put("expected_on_hand", rp.on_hand),
+        put("inventory_value", rp.on_hand * unit_cost[r]),
+        pl.Series("order_now", order),
+        pl.Series("stock_model", model, dtype=pl.String),
+        pl.Series("expected_availability", avail).fill_nan(None),
+    ).with_columns(
+        pl.when(pl.col("order_now") > 0)
+        .then(pl.col("need_date"))
+        .otherwise(None)
+        .alias("need_date")
+    )
 
 
 def aggregate_fill_rate(table: pl.DataFrame, column: str = "expected_fill_rate") -> float | None:
@@ -384,7 +444,9 @@ def _simulate_sample(
     ``simulated_fill_rate`` (null where not simulated), the simulated aggregate fill rate,
     its 95 % half-width and what was simulated (with the expected fill rate of the
     same item-sites, the figure the simulation checks)."""
-    rows = simulation_rows(table.height, params.seed)
+    # repairables' stock is checked by the repair-network simulation, not this one
+    single = np.flatnonzero((table["stock_model"] != "vari-metric").to_numpy())
+    rows = single[simulation_rows(single.size, params.seed)]
     sample = table if rows.size == table.height else table[rows]
     sim = simulate_plan(sample, params, progress)
     column = np.full(table.height, np.nan)
