@@ -465,6 +465,12 @@ def metric(
     budget: Annotated[
         float | None, typer.Option(help="Optimise: most availability for this investment.")
     ] = None,
+    per_base: Annotated[
+        bool,
+        typer.Option(
+            "--per-base", help="With --availability: every base meets it, not the fleet only."
+        ),
+    ] = False,
 ) -> None:
     """Repairable stock across depot and bases: evaluate the stock table, or optimise it
     for an availability target or a budget (METRIC / VARI-METRIC)."""
@@ -485,7 +491,9 @@ def metric(
             def items_done(done: int, total: int) -> None:
                 progress("optimise", done, total)
 
-            summary = run_metric(data, out, model, availability, budget, items_done)
+            summary = run_metric(
+                data, out, model, availability, budget, items_done, per_base=per_base
+            )
     except SpareflowError as exc:
         raise _fail(exc) from None
     bases = summary["availability"]

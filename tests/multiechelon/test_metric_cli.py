@@ -56,6 +56,16 @@ def test_optimise_for_availability_writes_table_summary_and_curve(
     assert "Equipment availability vs investment" in page and "BASE-3" in page
 
 
+def test_per_base_target(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ("metric", folder, "--availability", "0.9", "--per-base", "--out", out)
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["target_applies_to"] == "every base" and summary["target_met"]
+    assert min(summary["availability"].values()) >= 0.9
+
+
 def test_evaluate_a_stock_table_with_metric(folder: Path, tmp_path: Path) -> None:
     net = tmp_path / "net"
     net.mkdir()

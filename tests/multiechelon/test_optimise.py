@@ -94,3 +94,25 @@ def test_options_are_checked() -> None:
         optimise(net)
     with pytest.raises(ParameterError, match="availability"):
         optimise(net, availability=1.5)
+
+
+def test_per_base_target_lifts_every_base_at_a_small_extra_cost() -> None:
+    """With the fleet target some bases fall short; per base, every base reaches it, and
+    for less than following the fleet curve until the worst base does."""
+    net = network(items=14, bases=4, seed=12)
+    fleet, _ = optimise(net, availability=0.9)
+    assert fleet.result.availability.min() < 0.9  # the fleet target leaves a base short
+    each, _ = optimise(net, availability=0.9, per_base=True)
+    assert each.target_met
+    assert each.result.availability.min() >= 0.9 - 1e-12
+    assert each.investment >= fleet.investment
+    # the brute alternative: walk the fleet curve until the worst base meets the target
+    from spareflow.multiechelon.optimise import _allocation, _build, fleet_weights
+
+    plan = _build(net, "vari-metric", None, fleet_weights(net))
+    point = next(
+        p
+        for p in range(plan.curve.curve.n_segments + 1)
+        if _allocation(net, "vari-metric", plan, p).result.availability.min() >= 0.9
+    )
+    assert each.investment <= _allocation(net, "vari-metric", plan, point).investment + 1e-6

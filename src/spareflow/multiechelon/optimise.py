@@ -26,7 +26,7 @@ at once (Sherbrooke 2004, ch. 5). Units: currency, units of stock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,8 @@ TAIL = 1e-7
 BLOCK = 512
 #: Most greedy steps of one family's curve (two indentures).
 FAMILY_STEPS = 400
+#: Curves built when every base must meet the availability target (reweighting rounds).
+PER_BASE_ROUNDS = 5
 
 Progress = Callable[[int, int], None]
 
@@ -93,6 +95,7 @@ class _Plan:
     best_depot: I64  # (len(single), totals): best depot level per total stock
     families: list[I64]  # rows of each family (LRU first), curve items after single
     moves: list[I64]  # per family, the (row, location) flat index of each greedy step
+    weights: F64  # the bases' weights in the loss
 
 
 def optimise(
@@ -101,31 +104,79 @@ def optimise(
     availability: float | None = None,
     budget: float | None = None,
     progress: Progress | None = None,
+    per_base: bool = False,
 ) -> tuple[Allocation, AvailabilityCurve]:
-    """Least-investment stock levels for ``availability`` (fleet availability, 0..1) or
-    the most availability for ``budget`` (currency); exactly one of the two."""
+    """Least-investment stock levels for ``availability`` (0..1) or the most
+    availability for ``budget`` (currency); exactly one of the two.
+
+    The target applies to the fleet (the fleet-weighted geometric mean of the bases'
+    availabilities), or with ``per_base`` to every base: then the bases' weights in the
+    loss are raised for bases below the target and lowered for those above (a Lagrangian
+    reweighting, ``PER_BASE_ROUNDS`` curves), and the cheapest allocation found whose
+    every base meets the target is returned; if no round's does, the last curve is
+    followed until the worst base meets it."""
     if (availability is None) == (budget is None):
         raise ParameterError("target", "give exactly one of availability or budget")
     if availability is not None and not 0.0 < availability < 1.0:
         raise ParameterError("availability", f"must be between 0 and 1 (got {availability!r})")
+    if per_base and availability is None:
+        raise ParameterError("per_base", "goes with an availability target")
     network.check()
-    plan = _build(network, model, progress)
-    curve = plan.curve
-    if budget is not None:
-        point = point_for_budget(curve.curve, float(budget))
-        met = True
-    else:
-        assert availability is not None
-        want = curve.base_loss + np.log(availability)  # benefit needed
-        point = int(np.searchsorted(curve.curve.benefit, want, side="left"))
-        met = point < curve.curve.benefit.size
-        point = min(point, curve.curve.benefit.size - 1)
-    s0, sb = _levels(network, model, plan, steps_at(curve.curve, point))
+    weights = fleet_weights(network)
+    if not per_base:
+        plan = _build(network, model, progress, weights)
+        if budget is not None:
+            point = point_for_budget(plan.curve.curve, float(budget))
+        else:
+            assert availability is not None
+            point = _point_for_bound(plan.curve, availability)
+        alloc = _allocation(network, model, plan, point)
+        if availability is not None:
+            met = bool(_fleet_bound(network, alloc.result) >= availability - 1e-12)
+            alloc = replace(alloc, target_met=met)
+        return alloc, plan.curve
+    assert availability is not None
+    best: tuple[Allocation, AvailabilityCurve] | None = None
+    plan = _build(network, model, progress, weights)
+    for _ in range(PER_BASE_ROUNDS):
+        alloc = _allocation(network, model, plan, _point_for_bound(plan.curve, availability))
+        if alloc.result.availability.min() >= availability - 1e-12 and (
+            best is None or alloc.investment < best[0].investment
+        ):
+            best = (replace(alloc, target_met=True), plan.curve)
+        ratio = np.log(np.maximum(alloc.result.availability, 1e-300)) / np.log(availability)
+        weights = weights * np.clip(ratio, 0.25, 4.0)
+        weights = weights / weights.sum()
+        plan = _build(network, model, None, weights)
+    if best is not None:
+        return best
+    # follow the last curve until the worst base meets the target (monotone along it)
+    lo, hi = _point_for_bound(plan.curve, availability), plan.curve.curve.n_segments
+    top = _allocation(network, model, plan, hi)
+    if top.result.availability.min() < availability - 1e-12:
+        return replace(top, target_met=False), plan.curve
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _allocation(network, model, plan, mid).result.availability.min() >= availability - 1e-12:
+            hi = mid
+        else:
+            lo = mid
+    return replace(_allocation(network, model, plan, hi), target_met=True), plan.curve
+
+
+def _point_for_bound(curve: AvailabilityCurve, availability: float) -> int:
+    """Cheapest curve point whose bound exp(-loss) reaches ``availability`` (the last
+    point when none does)."""
+    want = curve.base_loss + np.log(availability)  # benefit needed
+    point = int(np.searchsorted(curve.curve.benefit, want, side="left"))
+    return min(point, curve.curve.benefit.size - 1)
+
+
+def _allocation(network: RepairNetwork, model: Model, plan: _Plan, point: int) -> Allocation:
+    s0, sb = _levels(network, model, plan, steps_at(plan.curve.curve, point))
     result = evaluate(network, s0, sb, model)
     investment = float((network.unit_cost * (s0 + sb.sum(axis=1))).sum())
-    if availability is not None:
-        met = bool(_fleet_bound(network, result) >= availability - 1e-12)
-    return Allocation(s0, sb, investment, result, met), curve
+    return Allocation(s0, sb, investment, result, True)
 
 
 def availability_along(
@@ -160,19 +211,20 @@ def _fleet_bound(network: RepairNetwork, result: MetricResult) -> float:
         return float(np.exp((w * np.log(result.availability)).sum()))
 
 
-def _loss(network: RepairNetwork, rows: I64, ebo: F64) -> F64:
-    """w_j d_ij for items ``rows`` and base backorders ``ebo`` (rows, ..., bases)."""
+def _loss(network: RepairNetwork, rows: I64, ebo: F64, weights: F64 | None = None) -> F64:
+    """w_j d_ij for items ``rows`` and base backorders ``ebo`` (rows, ..., bases);
+    ``weights`` w_j default to the bases' fleet shares."""
     z = network.quantity_per_unit[rows].reshape((-1,) + (1,) * (ebo.ndim - 1))
     share = ebo / (network.fleet_size * z)  # EBO / (N Z), then -Z w log(1 - share)
     np.minimum(share, 1.0 - 1e-300, out=share)
     np.negative(share, out=share)
     np.log1p(share, out=share)
     share *= -z
-    share *= fleet_weights(network)
+    share *= fleet_weights(network) if weights is None else weights
     return share
 
 
-def _build(network: RepairNetwork, model: Model, progress: Progress | None) -> _Plan:
+def _build(network: RepairNetwork, model: Model, progress: Progress | None, weights: F64) -> _Plan:
     lru = network.is_lru
     has_child = np.zeros(network.items, dtype=bool)
     has_child[network.parent[~lru]] = True
@@ -191,7 +243,7 @@ def _build(network: RepairNetwork, model: Model, progress: Progress | None) -> _
     done = 0
     for start in range(0, len(single), BLOCK):
         rows = single[start : start + BLOCK]
-        best, depot = _item_curves(network, rows, model)
+        best, depot = _item_curves(network, rows, model, weights)
         loss0 += float(best[:, 0].sum())
         g = best[:, :-1] - best[:, 1:]
         gains.append(g)
@@ -202,7 +254,7 @@ def _build(network: RepairNetwork, model: Model, progress: Progress | None) -> _
             progress(done, total)
     moves: list[I64] = []
     for rows in families:
-        g, c, mv, first = _family_curve(network, rows, model)
+        g, c, mv, first = _family_curve(network, rows, model, weights)
         loss0 += first
         gains.append(g[None, :])
         costs.append(c[None, :])
@@ -228,7 +280,7 @@ def _build(network: RepairNetwork, model: Model, progress: Progress | None) -> _
         # beyond an item's own totals its last best split stands
         depot_all[row : row + d.shape[0], d.shape[1] :] = d[:, -1:]
         row += d.shape[0]
-    plan = _Plan(curve, single, depot_all, families, moves)
+    plan = _Plan(curve, single, depot_all, families, moves, weights)
     object.__setattr__(curve, "plan", plan)  # the curve keeps the way back to levels
     return plan
 
@@ -247,7 +299,7 @@ def _ranges(network: RepairNetwork, rows: I64) -> tuple[int, int]:
 
 
 def _base_losses(
-    network: RepairNetwork, rows: I64, depot_levels: I64, model: Model, kb: int
+    network: RepairNetwork, rows: I64, depot_levels: I64, model: Model, kb: int, weights: F64
 ) -> F64:
     """w_j d_ij at every base level 0..kb for each depot level: (rows, s0s, bases, kb+1)."""
     m0 = network.depot_demand[rows]
@@ -279,7 +331,7 @@ def _base_losses(
     fam = np.where(mean <= 0.0, Family.ZERO, np.where(nb, Family.NEGBIN, Family.POISSON))
     flat = IntervalDemand(fam.ravel().astype(np.int8), mean.ravel(), var.ravel())
     ebo = _backorders_by_level(interval_pmf(flat, kb), flat.mean).reshape((*mean.shape, kb + 1))
-    return _loss(network, rows, np.moveaxis(ebo, -1, -2)).swapaxes(-1, -2)
+    return _loss(network, rows, np.moveaxis(ebo, -1, -2), weights).swapaxes(-1, -2)
 
 
 def _backorders_by_level(pmf: F64, mean: F64) -> F64:
@@ -294,12 +346,15 @@ def _backorders_by_level(pmf: F64, mean: F64) -> F64:
     return np.maximum(pmf, 0.0, out=pmf)
 
 
-def _item_curves(network: RepairNetwork, rows: I64, model: Model) -> tuple[F64, I64]:
+def _item_curves(
+    network: RepairNetwork, rows: I64, model: Model, weights: F64 | None = None
+) -> tuple[F64, I64]:
     """Per item the least loss at each total stock S = 0..k0 + bases * kb, and the depot
     level that achieves it: (rows, totals) each."""
     k0, kb = _ranges(network, rows)
     levels = np.arange(k0 + 1)
-    losses = _base_losses(network, rows, levels, model, kb)  # (n, k0+1, J, kb+1)
+    w = fleet_weights(network) if weights is None else weights
+    losses = _base_losses(network, rows, levels, model, kb, w)  # (n, k0+1, J, kb+1)
     n, _, j, _ = losses.shape
     start = losses[..., 0].sum(axis=2)  # all bases empty, (n, k0+1)
     g = losses[..., :-1] - losses[..., 1:]  # base gains, decreasing in the base level
@@ -319,14 +374,16 @@ def _item_curves(network: RepairNetwork, rows: I64, model: Model) -> tuple[F64, 
     return best, depot
 
 
-def _base_split(network: RepairNetwork, rows: I64, depot: I64, units: I64, model: Model) -> I64:
+def _base_split(
+    network: RepairNetwork, rows: I64, depot: I64, units: I64, model: Model, weights: F64
+) -> I64:
     """Base levels (rows, bases) taking the ``units`` largest base gains of each item at
     its depot level ``depot``."""
     _, kb = _ranges(network, rows)  # the block's range, as its curves had
     out = np.zeros((rows.size, network.bases), dtype=np.int64)
     for s0 in np.unique(depot):
         sel = np.flatnonzero(depot == s0)
-        losses = _base_losses(network, rows[sel], np.array([s0]), model, kb)[:, 0]
+        losses = _base_losses(network, rows[sel], np.array([s0]), model, kb, weights)[:, 0]
         g = losses[..., :-1] - losses[..., 1:]  # (m, J, kb)
         m, j, _ = g.shape
         order = np.argsort(-g.reshape(m, j * kb), axis=1, kind="stable")
@@ -351,7 +408,7 @@ def _levels(network: RepairNetwork, model: Model, plan: _Plan, steps: I64) -> tu
             blk = slice(start, start + BLOCK)
             rows = plan.single[blk]
             s0[rows] = depot[blk]
-            sb[rows] = _base_split(network, rows, depot[blk], units[blk], model)
+            sb[rows] = _base_split(network, rows, depot[blk], units[blk], model, plan.weights)
     for f, (rows, moves) in enumerate(zip(plan.families, plan.moves, strict=True)):
         taken = moves[: steps[ns + f]]
         loc = network.bases + 1
@@ -364,7 +421,9 @@ def _levels(network: RepairNetwork, model: Model, plan: _Plan, steps: I64) -> tu
     return s0, sb
 
 
-def _family_curve(network: RepairNetwork, rows: I64, model: Model) -> tuple[F64, F64, I64, float]:
+def _family_curve(
+    network: RepairNetwork, rows: I64, model: Model, weights: F64
+) -> tuple[F64, F64, I64, float]:
     """Greedy curve of one LRU and its SRUs: at each step the unit (member, location)
     with the most loss reduction per currency. Returns step gains, step costs, the
     chosen (member * (bases + 1) + location) per step, and the loss with no stock."""
@@ -379,7 +438,7 @@ def _family_curve(network: RepairNetwork, rows: I64, model: Model) -> tuple[F64,
     bump.reshape(cand, cand)[np.arange(cand), np.arange(cand)] = 1
     head = np.zeros(fam.items, dtype=bool)
     head[0] = True
-    current = _family_loss(fam, s0, sb, model)
+    current = _family_loss(fam, s0, sb, model, weights)
     first = current
     gains, costs, moves = [], [], []
     unit = np.repeat(fam.unit_cost, loc)
@@ -392,7 +451,7 @@ def _family_curve(network: RepairNetwork, rows: I64, model: Model) -> tuple[F64,
             model,
         )
         ebo = res.base.backorders.reshape(cand, fam.items, j)[:, 0]
-        loss = _loss(network, rows[:1], ebo[None])[0].sum(axis=1)
+        loss = _loss(network, rows[:1], ebo[None], weights)[0].sum(axis=1)
         ratio = (current - loss) / unit
         best = int(np.argmax(ratio))
         if not ratio[best] > 1e-12 / unit[best]:
@@ -414,9 +473,9 @@ def _family_curve(network: RepairNetwork, rows: I64, model: Model) -> tuple[F64,
     )
 
 
-def _family_loss(fam: RepairNetwork, s0: I64, sb: I64, model: Model) -> float:
+def _family_loss(fam: RepairNetwork, s0: I64, sb: I64, model: Model, weights: F64) -> float:
     res = evaluate(fam, s0, sb, model)
-    return float(_loss(fam, np.array([0]), res.base.backorders[:1]).sum())
+    return float(_loss(fam, np.array([0]), res.base.backorders[:1], weights).sum())
 
 
 def _tile(fam: RepairNetwork, copies: int) -> RepairNetwork:

@@ -37,6 +37,7 @@ def run_metric(
     availability: float | None = None,
     budget: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    per_base: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the stock table's levels, or optimise for ``availability`` / ``budget``;
     write the outputs into ``out`` and return the summary."""
@@ -59,7 +60,7 @@ def run_metric(
             "give a target (--availability A or --budget X), or a stock table to evaluate",
         )
     else:
-        alloc, curve = optimise(net, model, availability, budget, progress)
+        alloc, curve = optimise(net, model, availability, budget, progress, per_base)
         s0, sb, result, target_met = (
             alloc.depot_stock,
             alloc.base_stock,
@@ -84,6 +85,7 @@ def run_metric(
     }
     if availability is not None:
         summary["target_availability"] = availability
+        summary["target_applies_to"] = "every base" if per_base else "fleet"
     if budget is not None:
         summary["budget"] = budget
     if target_met is not None:
