@@ -471,6 +471,12 @@ def metric(
             "--per-base", help="With --availability: every base meets it, not the fleet only."
         ),
     ] = False,
+    simulate_days: Annotated[
+        float,
+        typer.Option(help="Also simulate the levels this many days per replication (0: no)."),
+    ] = 0.0,
+    replications: Annotated[int, typer.Option(help="Simulation replications.")] = 5,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 0,
 ) -> None:
     """Repairable stock across depot and bases: evaluate the stock table, or optimise it
     for an availability target or a budget (METRIC / VARI-METRIC)."""
@@ -492,8 +498,9 @@ def metric(
                 progress("optimise", done, total)
 
             summary = run_metric(
-                data, out, model, availability, budget, items_done, per_base=per_base
-            )
+                data, out, model, availability, budget, items_done, per_base=per_base,
+                simulate_days=simulate_days, replications=replications, seed=seed,
+            )  # fmt: skip
     except SpareflowError as exc:
         raise _fail(exc) from None
     bases = summary["availability"]

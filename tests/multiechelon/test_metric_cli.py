@@ -134,3 +134,37 @@ def test_options_are_checked(folder: Path, tmp_path: Path) -> None:
         "metric", folder, "--model", "x", "--budget", "1", "--out", tmp_path / "o", cwd=tmp_path
     )
     assert result.returncode == 2 and "--model" in result.stderr
+
+
+def test_simulate_beside_the_model(tmp_path: Path) -> None:
+    """--simulate-days puts the simulation (with its intervals) beside VARI-METRIC: on a
+    one-indenture network the model's backorders and availability fall inside or near
+    the simulation's 95 % intervals."""
+    net = tmp_path / "net"
+    net.mkdir()
+    tables = generate_network(items=6, bases=2, families=0, seed=3)
+    for name, table in tables.items():
+        table.write_csv(net / f"{name}.csv")
+    out = tmp_path / "out"
+    result = run(
+        "metric", net, "--availability", "0.9", "--simulate-days", "20000",
+        "--replications", "6", "--out", out, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pl.read_csv(out / "metric.csv").filter(pl.col("echelon") == "base")
+    gap = (table["expected_backorders"] - table["simulated_backorders"]).abs()
+    inside = (gap <= table["simulated_backorders_ci"] * 1.5 + 1e-3).mean()
+    assert inside >= 0.9
+    summary = json.loads((out / "summary.json").read_text())
+    for base, value in summary["availability"].items():
+        sim = summary["simulation"]["availability"][base]
+        ci = summary["simulation"]["availability_ci"][base]
+        assert abs(value - sim) <= 2 * ci + 0.005
+
+
+def test_simulation_refuses_srus(folder: Path, tmp_path: Path) -> None:
+    result = run(
+        "metric", folder, "--availability", "0.9", "--simulate-days", "100",
+        "--out", tmp_path / "o", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2 and "one indenture" in result.stderr

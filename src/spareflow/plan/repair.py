@@ -24,6 +24,7 @@ from spareflow.multiechelon.optimise import (
     optimise,
 )
 from spareflow.report.repair import metric_report
+from spareflow.simulate.repair_network import RepairSimulation, simulate_network
 from spareflow.stock.optimise import curve_points
 
 #: Curve points at which every base's availability is evaluated for the report.
@@ -38,11 +39,20 @@ def run_metric(
     budget: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     per_base: bool = False,
+    simulate_days: float = 0.0,
+    replications: int = 5,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate the stock table's levels, or optimise for ``availability`` / ``budget``;
-    write the outputs into ``out`` and return the summary."""
+    with ``simulate_days`` also simulate the levels (``simulate.repair_network``) and
+    put the simulated backorders, fill rates and availability with their confidence
+    intervals beside the model's; write the outputs into ``out``; return the summary."""
     net = data.network
     net.check()
+    if simulate_days > 0 and not net.is_lru.all():
+        raise ParameterError(
+            "--simulate-days", "the simulation covers one indenture: this network has SRUs"
+        )
     curve: AvailabilityCurve | None = None
     target_met: bool | None = None
     if data.depot_stock is not None and data.base_stock is not None:
@@ -68,6 +78,12 @@ def run_metric(
             alloc.target_met,
         )
     table = metric_table(data, s0, sb, result)
+    simulated = None
+    if simulate_days > 0:
+        simulated = simulate_network(
+            net, s0, sb, days=simulate_days, replications=replications, seed=seed
+        )
+        table = with_simulation(table, simulated)
     investment = float((net.unit_cost * (s0 + sb.sum(axis=1))).sum())
     w = fleet_weights(net)
     summary: dict[str, Any] = {
@@ -90,6 +106,19 @@ def run_metric(
         summary["budget"] = budget
     if target_met is not None:
         summary["target_met"] = target_met
+    if simulated is not None:
+        summary["simulation"] = {
+            "days": simulate_days,
+            "replications": replications,
+            "seed": seed,
+            "availability": dict(
+                zip(data.base_ids, map(float, simulated.availability), strict=True)
+            ),
+            "availability_ci": dict(
+                zip(data.base_ids, map(float, simulated.availability_ci), strict=True)
+            ),
+            "level": simulated.level,
+        }
     sample = sampled = None
     if curve is not None:
         sample = curve_points(curve.curve, 200)
@@ -120,6 +149,23 @@ def run_metric(
         )
     write_text(json.dumps(summary, indent=2), out / "summary.json")
     return summary
+
+
+def with_simulation(table: pl.DataFrame, sim: RepairSimulation) -> pl.DataFrame:
+    """``table`` with simulated_backorders, simulated_backorders_ci, simulated_fill_rate and
+    simulated_fill_rate_ci (half-widths) at the bases (null at the depot for fill rates)."""
+    n = sim.base_backorders.shape[0]
+
+    def both(depot: np.ndarray, base: np.ndarray) -> np.ndarray:
+        return np.concatenate((depot[:, None], base), axis=1).ravel()
+
+    nan = np.full(n, np.nan)
+    return table.with_columns(
+        pl.Series("simulated_backorders", both(sim.depot_backorders, sim.base_backorders)),
+        pl.Series("simulated_backorders_ci", both(sim.depot_backorders_ci, sim.base_backorders_ci)),
+        pl.Series("simulated_fill_rate", both(nan, sim.base_fill_rate)).fill_nan(None),
+        pl.Series("simulated_fill_rate_ci", both(nan, sim.base_fill_rate_ci)).fill_nan(None),
+    )
 
 
 def metric_table(
