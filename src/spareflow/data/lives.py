@@ -9,9 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from spareflow.data.load import load_dataset, read_table
+from spareflow.data.load import load_dataset, load_table
 from spareflow.data.schema import Column, Kind, Table
-from spareflow.data.validate import FaultLog
 from spareflow.errors import InputError, NotFound
 
 LIFE_RECORDS = Table(
@@ -39,13 +38,8 @@ def load_lives(path: str | Path, as_of: date | None = None, max_faults: int = 50
             raise NotFound(f"{p}: a dataset folder needs assets, bill_of_positions and removals")
         records = life_records(dataset, pos, day)
         return records.select("item_id", "hours", "failed").filter(pl.col("hours") > 0)
-    if not p.is_file():
-        raise NotFound(f"{p}: file not found")
-    log = FaultLog(cap=max_faults)
-    parsed = read_table(p, LIFE_RECORDS, log)
-    if parsed is None or not parsed.complete or log.total:
-        raise InputError(log.faults, log.truncated)
-    frame = parsed.frame.with_row_index("_row", offset=2)
+    table, log = load_table(p, LIFE_RECORDS, max_faults)
+    frame = table.with_row_index("_row", offset=2)
     kind = pl.col("kind").str.to_lowercase()
     bad_kind = frame.filter(~kind.is_in(KINDS)).select("_row", "kind")
     if bad_kind.height:

@@ -307,6 +307,23 @@ def load_demand_matrix(path: str | Path, period: Period, max_faults: int = 50) -
     return demand_matrix(load_demand_table(p, max_faults), period)
 
 
+def load_table(
+    path: str | Path, table: Table, max_faults: int = 50
+) -> tuple[pl.DataFrame, FaultLog]:
+    """One table file read and validated against ``table``: the typed frame and the
+    fault log (empty; add the caller's own checks to it). Raises NotFound for a missing
+    file and InputError naming every fault."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"{p}: file not found")
+    _check_suffix(p)
+    log = FaultLog(cap=max_faults)
+    parsed = read_table(p, table, log)
+    if parsed is None or not parsed.complete or log.total:
+        raise InputError(log.faults, log.truncated)
+    return parsed.frame, log
+
+
 def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """The table of ``spareflow policy`` (item_id, policy sS or rQ, demand_mean,
     lead_time, holding_cost, stockout_cost, fixed_cost), validated: besides the usual

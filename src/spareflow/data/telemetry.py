@@ -8,25 +8,18 @@ from pathlib import Path
 
 import polars as pl
 
-from spareflow.data.load import read_table
+from spareflow.data.load import load_table
 from spareflow.data.schema import TELEMETRY, Column, Kind, Table
-from spareflow.data.validate import FaultLog
-from spareflow.errors import InputError, NotFound
+from spareflow.errors import InputError
 from spareflow.reliability.cmapss import read_cmapss
 
 
 def load_telemetry(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """The telemetry of ``path`` (CSV, Parquet, Excel or C-MAPSS text)."""
     p = Path(path)
-    if not p.is_file():
-        raise NotFound(f"{p}: file not found")
-    if p.suffix.lower() == ".txt":
+    if p.suffix.lower() == ".txt" and p.is_file():
         return read_cmapss(p)
-    log = FaultLog(cap=max_faults)
-    parsed = read_table(p, TELEMETRY, log)
-    if parsed is None or not parsed.complete or log.total:
-        raise InputError(log.faults, log.truncated)
-    frame = parsed.frame
+    frame, log = load_table(p, TELEMETRY, max_faults)
     time = frame["time"]
     if time.dtype == pl.String:
         number = time.str.strip_chars().cast(pl.Float64, strict=False)
@@ -57,11 +50,5 @@ ASSET_SITES = Table(
 
 def load_asset_sites(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """asset_id, site_id and optional quantity (units of the part per failure)."""
-    p = Path(path)
-    if not p.is_file():
-        raise NotFound(f"{p}: file not found")
-    log = FaultLog(cap=max_faults)
-    parsed = read_table(p, ASSET_SITES, log)
-    if parsed is None or not parsed.complete or log.total:
-        raise InputError(log.faults, log.truncated)
-    return parsed.frame.with_columns(pl.col("asset_id", "site_id").cast(pl.String))
+    frame, _ = load_table(path, ASSET_SITES, max_faults)
+    return frame.with_columns(pl.col("asset_id", "site_id").cast(pl.String))

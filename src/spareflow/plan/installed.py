@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from spareflow.data.load import Dataset
 from spareflow.reliability.installed_base import expected_failures
-from spareflow.reliability.weibull import fit_exponential, fit_weibull
+from spareflow.reliability.table import life_table
 
 F64 = NDArray[np.float64]
 
@@ -135,32 +135,12 @@ def life_records(dataset: Dataset, pos: pl.DataFrame, as_of: date) -> pl.DataFra
 
 
 def fit_lives(records: pl.DataFrame) -> pl.DataFrame:
-    """Per item: model (weibull or exponential), shape, scale (hours), failures and
-    suspensions, from life records (item_id, hours, failed); positive hours only."""
+    """Per item: life_model (weibull, exponential or none), shape, scale (hours),
+    failures and suspensions, from life records (item_id, hours, failed); positive
+    hours only (see ``reliability.table.life_table``)."""
     usable = records.filter(pl.col("hours") > 0)
-    items = usable["item_id"].unique(maintain_order=True)
-    if items.len() == 0:
-        return pl.DataFrame(
-            schema={"item_id": pl.String, "life_model": pl.String, "shape": pl.Float64,
-                    "scale": pl.Float64, "failures": pl.Int64, "suspensions": pl.Int64}
-        )  # fmt: skip
-    code = usable["item_id"].replace_strict(items, range(items.len())).to_numpy()
-    hours = usable["hours"].to_numpy()
-    failed = usable["failed"].to_numpy()
-    wb = fit_weibull(hours, failed, code)
-    ex = fit_exponential(hours, failed, code)
-    use_wb = wb.failures >= 2
-    return pl.DataFrame(
-        {
-            "item_id": items,
-            "life_model": np.where(
-                use_wb, "weibull", np.where(ex.failures >= 1, "exponential", "none")
-            ),
-            "shape": np.where(use_wb, wb.shape, ex.shape),
-            "scale": np.where(use_wb, wb.scale, ex.scale),
-            "failures": wb.failures,
-            "suspensions": wb.suspensions,
-        }
+    return life_table(usable).select(
+        "item_id", "life_model", "shape", "scale", "failures", "suspensions"
     )
 
 
