@@ -123,11 +123,9 @@ def test_availability_formula() -> None:
     assert r.availability[0] == pytest.approx(want, rel=1e-12)
 
 
-def test_two_indentures_srus_lengthen_lru_repair() -> None:
-    """An SRU's backorders at a base add to its LRU's base pipeline: more SRU stock
-    never lowers the LRU's availability, and with ample SRU stock the LRU is as if alone."""
+def two_indentures(depot_removals: float) -> RepairNetwork:
     base = network(items=2, bases=3, seed=4)
-    net = RepairNetwork(
+    return RepairNetwork(
         unit_cost=base.unit_cost,
         parent=np.array([-1, 0]),
         quantity_per_unit=base.quantity_per_unit,
@@ -137,7 +135,14 @@ def test_two_indentures_srus_lengthen_lru_repair() -> None:
         order_ship_days=base.order_ship_days,
         depot_repair_days=base.depot_repair_days,
         fleet_size=base.fleet_size,
+        depot_removals=np.array([0.0, depot_removals]),
     )
+
+
+def test_two_indentures_srus_lengthen_lru_repair() -> None:
+    """An SRU's backorders at a base add to its LRU's base pipeline: more SRU stock
+    never lowers the LRU's availability, and with ample SRU stock the LRU is as if alone."""
+    net = two_indentures(0.0)
     s0 = np.array([1, 0])
     lean = evaluate(net, s0, np.array([[1, 1, 1], [0, 0, 0]]))
     rich = evaluate(net, np.array([1, 30]), np.array([[1, 1, 1], [30, 30, 30]]))
@@ -145,14 +150,33 @@ def test_two_indentures_srus_lengthen_lru_repair() -> None:
     assert (lean.base_pipeline_mean[0] > rich.base_pipeline_mean[0]).all()
     np.testing.assert_allclose(rich.base_pipeline_mean[0], alone.base_pipeline_mean[0], rtol=1e-9)
     assert (lean.availability < rich.availability).all()
-    sru_ebo = lean.base.backorders[1]
-    lru_alone = alone.base_pipeline_mean[0]
-    # each SRU backorder at a base holds an LRU there; SRU backorders at the depot also
-    # lengthen the LRU's depot repair, so the base pipeline grows by at least the former
-    assert (lean.base_pipeline_mean[0] >= lru_alone + sru_ebo - 1e-12).all()
-    assert lean.depot_pipeline_mean[0] == pytest.approx(
-        alone.depot_pipeline_mean[0] + lean.depot.backorders[1], rel=1e-12
+    # each SRU backorder at a base holds an LRU there
+    np.testing.assert_allclose(
+        lean.base_pipeline_mean[0], alone.base_pipeline_mean[0] + lean.base.backorders[1]
     )
+    # no SRU is removed in the depot's repairs: its depot backorders are all owed to the
+    # bases and do not hold the depot's LRU repairs
+    assert lean.depot_pipeline_mean[0] == pytest.approx(alone.depot_pipeline_mean[0])
+
+
+def test_sru_backorders_at_the_depot_hold_depot_repairs_by_their_share() -> None:
+    """With SRU removals in the depot's LRU repairs, the share h = depot removals /
+    depot demand of the SRU's depot backorders holds LRUs in depot repair (mean h EBO,
+    variance h (1 - h) EBO + h^2 VBO), and the bases' SRU shares shrink to match."""
+    net = two_indentures(0.02)
+    s0 = np.array([1, 1])
+    sb = np.array([[1, 1, 1], [0, 0, 0]])
+    res = evaluate(net, s0, sb)
+    alone = evaluate(net.take(np.array([0])), s0[:1], sb[:1])
+    m0 = net.depot_demand[1]
+    h = 0.02 / m0
+    ebo, vbo = res.depot.backorders[1], res.depot.backorder_variance[1]
+    assert res.depot_pipeline_mean[0] == pytest.approx(alone.depot_pipeline_mean[0] + h * ebo)
+    assert res.depot_pipeline_variance[0] == pytest.approx(
+        alone.depot_pipeline_variance[0] + h * (1 - h) * ebo + h**2 * vbo
+    )
+    f = (1 - net.repair_share[1]) * net.demand[1] / m0
+    assert f.sum() + h == pytest.approx(1.0)  # every depot backorder is owed to someone
 
 
 def test_bad_networks_are_refused() -> None:

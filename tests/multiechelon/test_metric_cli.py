@@ -101,11 +101,19 @@ def _unknown_site(t: pl.DataFrame) -> pl.DataFrame:
     return t.with_columns(site_id=pl.when(second).then(pl.lit("NOWHERE")).otherwise("site_id"))
 
 
+def _lru_depot_demand(t: pl.DataFrame) -> pl.DataFrame:
+    lru_at_depot = (pl.col("site_id") == "DEPOT") & pl.col("item_id").str.starts_with("LRU")
+    return t.with_columns(
+        demand_per_year=pl.when(lru_at_depot).then(3.0).otherwise("demand_per_year")
+    )
+
+
 BAD = [
     ("repair", _share_too_big, "repair.csv, row 2, column 'repair_share'"),
     ("sites", _no_depot, "exactly one depot"),
     ("repair", _no_depot_rows, "has no row at the depot"),
     ("repair", _unknown_site, "repair.csv, row 3, column 'site_id': unknown id, not in sites"),
+    ("repair", _lru_depot_demand, "is an LRU: demand_per_year at the depot is only for an SRU"),
 ]
 
 

@@ -62,7 +62,8 @@ def generate_network(
                 "item_id": item,
                 "site_id": "DEPOT",
                 "repair_days": float(rng.uniform(15.0, 40.0)),
-                "demand_per_year": None,
+                # an SRU is also removed in the depot's repairs of its LRU
+                "demand_per_year": float(rng.uniform(1.0, 6.0)) if sru else None,
                 "repair_share": None,
                 "order_ship_days": None,
             }

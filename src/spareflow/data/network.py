@@ -9,7 +9,8 @@ Tables (our extension of design.md's planning tables, same rules):
 * sites: site_id, parent_site_id (empty for the depot, the depot for every base);
   optional fleet_size (units of equipment the base supports; 1).
 * repair: item_id, site_id, repair_days; at a base also demand_per_year (removals),
-  repair_share (repaired at the base, 0..1) and order_ship_days (from the depot).
+  repair_share (repaired at the base, 0..1) and order_ship_days (from the depot); at the
+  depot an SRU's demand_per_year is its removals in the depot's repairs of its LRU.
   Every item needs a row at the depot (its depot repair days); an item without a row
   at a base has no removals there.
 * stock (optional): item_id, site_id, on_hand: the levels to evaluate.
@@ -228,6 +229,10 @@ def _assemble(
     depot_days = np.zeros(n)
     rows = np.array([item_index[str(x)] for x in at_depot["item_id"]], dtype=np.int64)
     depot_days[rows] = at_depot["repair_days"].cast(pl.Float64).to_numpy()
+    removed = np.zeros(n)  # an SRU's removals in the depot's repairs of its LRU
+    if "demand_per_year" in at_depot.columns:
+        per_year = at_depot["demand_per_year"].cast(pl.Float64).fill_null(0.0).to_numpy()
+        removed[rows] = per_year / DAYS_PER_YEAR
     demand = np.zeros((n, j))
     share = np.zeros((n, j))
     base_days = np.zeros((n, j))
@@ -249,6 +254,7 @@ def _assemble(
         order_ship_days=ship,
         depot_repair_days=depot_days,
         fleet_size=fleet,
+        depot_removals=removed,
     )
     bad_parent = np.flatnonzero(parent_item >= 0)
     for i in map(int, bad_parent):
@@ -262,6 +268,15 @@ def _assemble(
                     column="parent_item_id",
                 )
             )
+    for i in np.flatnonzero((parent_item < 0) & (removed > 0))[:10]:
+        log.add(
+            Fault(
+                name("repair"),
+                f"item {item_ids[i]} is an LRU: demand_per_year at the depot is only for an "
+                "SRU (its removals in the depot's repairs of its LRU); give removals at bases",
+                column="demand_per_year",
+            )
+        )
     for i in np.flatnonzero((parent_item < 0) & ~(qty > 0))[:10]:
         log.add(Fault(name("items"), "must be > 0 for an LRU", row=int(i) + 2,
                       column="quantity_per_unit"))  # fmt: skip

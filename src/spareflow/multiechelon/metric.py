@@ -20,10 +20,12 @@ expected delay is ``EBO0(s0) / m0`` (Little's law).
   ``m (r T + (1 - r) O) + f (1 - f) EBO0 + f**2 VBO0`` (``VBO0``: the variance of the
   depot's backorders) and is fitted by a negative binomial (Poisson where the variance
   does not exceed the mean).
-* **Two indentures** (Sherbrooke 1986; 2004, ch. 5): a backorder of an SRU at a location
-  holds one of its LRU in repair there, so the LRU's repair pipeline at that location
-  adds the SRU's expected backorders to its mean (and, in VARI-METRIC, their variance
-  to its variance); at the depot the LRU's pipeline is then fitted like a base's.
+* **Two indentures** (Sherbrooke 1986; 2004, ch. 5): a backorder of an SRU at a base
+  holds one of its LRU in repair there, so the LRU's base pipeline adds the SRU's
+  expected backorders to its mean (and, in VARI-METRIC, their variance to its
+  variance); at the depot the SRU's backorders are owed partly to the bases (their
+  resupply) and partly to the depot's own LRU repairs (its removals there), and only
+  that share lengthens the LRU's depot pipeline, which is then fitted like a base's.
 
 Per base, expected availability of a fleet of ``N`` units with ``Z`` of item ``i``
 installed per unit is the product over LRUs of ``(1 - EBO_i / (N Z_i))**Z_i``
@@ -173,16 +175,23 @@ def _put(target: Excess, rows: I64, values: Excess) -> None:
 def _child_backorders(
     network: RepairNetwork, rows: I64, depot: Excess, base: Excess
 ) -> tuple[F64, F64, F64, F64] | None:
-    """For LRU rows: the sums over their SRUs of backorder means and variances at the
-    depot (rows,) and bases (rows, bases); None when no SRU is in the network."""
+    """For LRU rows: the sums over their SRUs of the backorders (means, variances) that
+    hold an LRU in repair, at the depot (rows,) and the bases (rows, bases); None when
+    no SRU is in the network. At a base every SRU backorder holds one (Sherbrooke 2004,
+    ch. 5); at the depot only the share owed to the depot's own LRU repairs, ``h`` =
+    depot removals / depot demand, each backorder independently (as for the bases:
+    mean ``h EBO``, variance ``h (1 - h) EBO + h**2 VBO``)."""
     sru = np.flatnonzero(~network.is_lru)
     if sru.size == 0 or not network.is_lru[rows].all():
         return None
     n, j = network.items, network.bases
     parent = network.parent[sru]
+    m0 = network.depot_demand[sru]
+    h = np.divide(network.removed_at_depot[sru], m0, out=np.zeros(sru.size), where=m0 > 0)
+    ebo0, vbo0 = depot.backorders[sru], depot.backorder_variance[sru]
     sums = [np.zeros(n), np.zeros(n), np.zeros((n, j)), np.zeros((n, j))]
-    np.add.at(sums[0], parent, depot.backorders[sru])
-    np.add.at(sums[1], parent, depot.backorder_variance[sru])
+    np.add.at(sums[0], parent, h * ebo0)
+    np.add.at(sums[1], parent, h * (1.0 - h) * ebo0 + h**2 * vbo0)
     np.add.at(sums[2], parent, base.backorders[sru])
     np.add.at(sums[3], parent, base.backorder_variance[sru])
     return sums[0][rows], sums[1][rows], sums[2][rows], sums[3][rows]

@@ -8,6 +8,8 @@ goes to the depot, which repairs it in ``depot_repair_days[i]`` and ships a serv
 unit back in ``order_ship_days[i, j]`` (the base's order-and-ship time). Each base
 operates ``fleet_size[j]`` units of equipment with ``quantity_per_unit[i]`` of each LRU
 installed (Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., ch. 3-5).
+An SRU is also removed at the depot, ``depot_removals[i]`` per day, during the depot's
+repairs of its LRU (0 for LRUs).
 Units: days, units per day, currency per unit.
 """
 
@@ -40,6 +42,7 @@ class RepairNetwork:
     order_ship_days: F64
     depot_repair_days: F64
     fleet_size: F64
+    depot_removals: F64 | None = None
 
     @property
     def items(self) -> int:
@@ -55,8 +58,17 @@ class RepairNetwork:
 
     @property
     def depot_demand(self) -> F64:
-        """Units per day sent to the depot for repair: sum over bases of (1 - r) m."""
-        return np.asarray(((1.0 - self.repair_share) * self.demand).sum(axis=1))
+        """Units per day the depot repairs: sum over bases of (1 - r) m, plus an SRU's
+        removals in the depot's repairs of its LRU."""
+        from_bases = ((1.0 - self.repair_share) * self.demand).sum(axis=1)
+        return np.asarray(from_bases + self.removed_at_depot)
+
+    @property
+    def removed_at_depot(self) -> F64:
+        """``depot_removals``, zeros when not given (units per day, items,)."""
+        if self.depot_removals is None:
+            return np.zeros(self.items)
+        return np.asarray(self.depot_removals, dtype=np.float64)
 
     @property
     def base_cycle_days(self) -> F64:
@@ -80,6 +92,7 @@ class RepairNetwork:
             self.order_ship_days[rows],
             self.depot_repair_days[rows],
             self.fleet_size,
+            None if self.depot_removals is None else self.depot_removals[rows],
         )
 
     def check(self) -> None:
@@ -98,6 +111,9 @@ class RepairNetwork:
         _nonnegative("base_repair_days", self.base_repair_days)
         _nonnegative("order_ship_days", self.order_ship_days)
         _nonnegative("depot_repair_days", self.depot_repair_days)
+        _nonnegative("depot_removals", self.removed_at_depot)
+        if self.removed_at_depot.shape != (n,):
+            raise ParameterError("depot_removals", f"must have one value per item ({n})")
         bad = np.flatnonzero(~((self.repair_share >= 0) & (self.repair_share <= 1)).all(axis=1))
         if bad.size:
             raise ParameterError("network", f"item row {bad[0]}: repair_share must be within 0..1")
@@ -112,6 +128,11 @@ class RepairNetwork:
         if bad.size:
             raise ParameterError(
                 "network", f"item row {bad[0]}: quantity_per_unit must be > 0 for an LRU"
+            )
+        bad = np.flatnonzero(lru & (self.removed_at_depot > 0))
+        if bad.size:
+            raise ParameterError(
+                "depot_removals", f"item row {bad[0]}: only an SRU is removed at the depot"
             )
         sru = np.flatnonzero(~lru)
         if sru.size:

@@ -498,4 +498,5 @@ def _tile(fam: RepairNetwork, copies: int) -> RepairNetwork:
         rep(fam.order_ship_days),
         rep(fam.depot_repair_days),
         fam.fleet_size,
+        rep(fam.removed_at_depot),
     )
