@@ -54,33 +54,48 @@ def generate_network(
         schema_overrides={"fleet_size": pl.Int64},
     )
     rows: list[dict[str, object]] = []
-    all_ids = lru_ids + sru_ids
-    for i, item in enumerate(all_ids):
-        sru = i >= items
-        rows.append(
-            {
-                "item_id": item,
-                "site_id": "DEPOT",
-                "repair_days": float(rng.uniform(15.0, 40.0)),
-                # an SRU is also removed in the depot's repairs of its LRU
-                "demand_per_year": float(rng.uniform(1.0, 6.0)) if sru else None,
-                "repair_share": None,
-                "order_ship_days": None,
-            }
-        )
-        for base in base_ids:
+    # LRUs first: their removals and repair shares at each base
+    lru_demand = rng.uniform(2.0, 30.0, (items, bases))
+    lru_share = rng.uniform(0.2, 0.6, (items, bases))
+    for i, item in enumerate(lru_ids):
+        rows.append(_row(item, "DEPOT", float(rng.uniform(15.0, 40.0))))
+        for j, base in enumerate(base_ids):
             rows.append(
-                {
-                    "item_id": item,
-                    "site_id": base,
-                    "repair_days": float(rng.uniform(2.0, 8.0)),
-                    # an SRU is removed during its LRU's repairs: a share of them
-                    "demand_per_year": float(rng.uniform(1.0, 8.0) if sru else rng.uniform(2, 30)),
-                    "repair_share": float(rng.uniform(0.2, 0.6)),
-                    "order_ship_days": float(rng.uniform(2.0, 6.0)),
-                }
-            )
+                _row(item, base, float(rng.uniform(2.0, 8.0)), float(lru_demand[i, j]),
+                     float(lru_share[i, j]), float(rng.uniform(2.0, 6.0)))
+            )  # fmt: skip
+    # an SRU is removed in a share of its LRU's repairs, at the bases and the depot
+    for sru, parent in zip(sru_ids, parents, strict=True):
+        i = lru_ids.index(parent)
+        need = float(rng.uniform(0.2, 0.6))
+        at_depot = need * float(((1.0 - lru_share[i]) * lru_demand[i]).sum())
+        rows.append(_row(sru, "DEPOT", float(rng.uniform(15.0, 40.0)), at_depot))
+        for j, base in enumerate(base_ids):
+            removals = need * float(lru_share[i, j] * lru_demand[i, j])
+            rows.append(
+                _row(sru, base, float(rng.uniform(2.0, 8.0)), removals,
+                     float(rng.uniform(0.2, 0.6)), float(rng.uniform(2.0, 6.0)))
+            )  # fmt: skip
     repair = pl.DataFrame(rows).with_columns(
-        pl.col("repair_days", "demand_per_year", "repair_share", "order_ship_days").round(3)
+        pl.col("repair_days", "repair_share", "order_ship_days").round(3),
+        pl.col("demand_per_year").round(6),
     )
     return {"items": item_table, "sites": site_table, "repair": repair}
+
+
+def _row(
+    item: str,
+    site: str,
+    repair_days: float,
+    demand_per_year: float | None = None,
+    repair_share: float | None = None,
+    order_ship_days: float | None = None,
+) -> dict[str, object]:
+    return {
+        "item_id": item,
+        "site_id": site,
+        "repair_days": repair_days,
+        "demand_per_year": demand_per_year,
+        "repair_share": repair_share,
+        "order_ship_days": order_ship_days,
+    }

@@ -49,10 +49,6 @@ def run_metric(
     intervals beside the model's; write the outputs into ``out``; return the summary."""
     net = data.network
     net.check()
-    if simulate_days > 0 and not net.is_lru.all():
-        raise ParameterError(
-            "--simulate-days", "the simulation covers one indenture: this network has SRUs"
-        )
     curve: AvailabilityCurve | None = None
     target_met: bool | None = None
     if data.depot_stock is not None and data.base_stock is not None:

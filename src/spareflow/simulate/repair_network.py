@@ -1,5 +1,5 @@
-"""Discrete-event simulation of a depot-and-bases repair network (one indenture), with
-optional lateral and emergency shipments: the check of METRIC and VARI-METRIC.
+"""Discrete-event simulation of a depot-and-bases repair network (LRUs and their SRUs),
+with optional lateral and emergency shipments: the check of METRIC and VARI-METRIC.
 
 Events (SimPy, one environment per replication): removals at each base and item arrive
 as a Poisson stream; a removal takes a serviceable unit from the base's shelf or, if
@@ -9,6 +9,14 @@ which repairs it (depot repair time) and, at the same moment the removal happene
 base asks the depot for a replacement: the depot ships one at once if it has one, else
 the request waits its turn (first come, first served), and the unit arrives after the
 order-and-ship time. Every arriving unit fills the oldest backorder at its base first.
+
+Two indentures: an LRU repair (at a base or the depot) first needs each of its SRUs with
+the chance that makes the SRU's removals match its rate there (SRU removals / LRU
+repairs), takes it from that location's shelf or waits for it (an SRU backorder holding
+the LRU), then takes its repair time; the failed SRU is repaired like an LRU (at the
+base with its share, else at the depot, the base asking the depot for one). At the depot
+SRU requests from bases and from the depot's own repairs are served first come, first
+served.
 
 Options beyond the METRIC assumptions (where the theory is no longer exact):
 
@@ -33,6 +41,7 @@ time-average share of the fleet that is up, with holes placed at random over the
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -86,8 +95,7 @@ def simulate_network(
 ) -> RepairSimulation:
     """Simulate ``replications`` independent runs of ``days`` after ``warmup`` days."""
     network.check()
-    if not network.is_lru.all():
-        raise ParameterError("network", "the simulation covers one indenture (LRUs only)")
+    _check_indentures(network)
     if replications < 2:
         raise ParameterError("replications", "at least 2 are needed for a confidence interval")
     if repair_distribution not in ("exponential", "fixed"):
@@ -123,6 +131,29 @@ def simulate_network(
     )  # fmt: skip
 
 
+def _check_indentures(net: RepairNetwork) -> None:
+    """SRU removals happen in their LRU's repairs, so they cannot outnumber them."""
+    sru = np.flatnonzero(~net.is_lru)
+    if sru.size == 0:
+        return
+    parent = net.parent[sru]
+    base_repairs = net.repair_share[parent] * net.demand[parent]
+    over = np.argwhere(net.demand[sru] > base_repairs * (1.0 + 1e-9))
+    if over.size:
+        k, b = over[0]
+        raise ParameterError(
+            "network",
+            f"item row {sru[k]}: its removals at base {b} exceed its LRU's repairs there",
+        )
+    depot_repairs = net.depot_demand[parent]
+    over_depot = np.flatnonzero(net.removed_at_depot[sru] > depot_repairs * (1.0 + 1e-9))
+    if over_depot.size:
+        raise ParameterError(
+            "network",
+            f"item row {sru[over_depot[0]]}: its depot removals exceed its LRU's depot repairs",
+        )
+
+
 class _Run:
     """One replication: the state of every shelf and queue, and the time integrals."""
 
@@ -144,9 +175,28 @@ class _Run:
         n, j = net.items, net.bases
         self.env = simpy.Environment()
         self.depot_shelf = depot_stock.copy()
-        self.depot_queue: list[deque[tuple[int, bool]]] = [deque() for _ in range(n)]
+        # base requests (base, urgent, None) and depot repairs waiting for an SRU (-1, ...)
+        self.depot_queue: list[deque[tuple[int, bool, Callable[[], None] | None]]] = [
+            deque() for _ in range(n)
+        ]
         self.shelf = base_stock.copy()
-        self.waiting: list[list[deque[float]]] = [[deque() for _ in range(j)] for _ in range(n)]
+        # backorders in order: None for a removal, the LRU repair to resume for an SRU
+        self.waiting: list[list[deque[Callable[[], None] | None]]] = [
+            [deque() for _ in range(j)] for _ in range(n)
+        ]
+        self.children = [np.flatnonzero(net.parent == i) for i in range(n)]
+        lru_base = net.repair_share * net.demand
+        lru_depot = net.depot_demand
+        # chance an LRU repair needs each of its SRUs, at each base and at the depot
+        self.need_base = np.zeros((n, j))
+        self.need_depot = np.zeros(n)
+        for k in np.flatnonzero(~net.is_lru):
+            i = int(net.parent[k])
+            self.need_base[k] = np.divide(
+                net.demand[k], lru_base[i], out=np.zeros(j), where=lru_base[i] > 0
+            )
+            if lru_depot[i] > 0:
+                self.need_depot[k] = net.removed_at_depot[k] / lru_depot[i]
         self.owed: list[list[deque[int]]] = [[deque() for _ in range(j)] for _ in range(n)]
         self.backorders = np.zeros((n, j), dtype=np.int64)
         self.depot_backorders = np.zeros(n, dtype=np.int64)
@@ -177,6 +227,8 @@ class _Run:
     def _set_backorders(self, i: int, b: int, change: int) -> None:
         self._touch(i, b)
         self.backorders[i, b] += change
+        if self.net.parent[i] >= 0:
+            return  # an SRU is not installed on the equipment: no hole of its own
         k = int(self.backorders[i, b])
         npos, z = self.positions[i, b], self.net.quantity_per_unit[i]
         # C(NZ - Z, k) / C(NZ, k) = prod_{m<k} (NZ - Z - m) / (NZ - m)
@@ -204,31 +256,84 @@ class _Run:
             yield self.env.timeout(self.rng.exponential(1.0 / rate))
             self._removal(i, b)
 
-    def _removal(self, i: int, b: int) -> None:
+    def _removal(self, i: int, b: int, then: Callable[[], None] | None = None) -> None:
+        """A unit of item i is needed at base b: an LRU removed from the equipment, or an
+        SRU for an LRU repair (``then`` resumes that repair once the SRU is in hand)."""
         if self.env.now >= self.start:
             self.demands[i, b] += 1
         short = self.shelf[i, b] == 0
         if short:
-            self.waiting[i][b].append(self.env.now)
+            self.waiting[i][b].append(then)
             self._set_backorders(i, b, +1)
         else:
             self.shelf[i, b] -= 1
             if self.env.now >= self.start:
                 self.filled[i, b] += 1
+            if then is not None:
+                then()
         if self.rng.random() < self.net.repair_share[i, b]:
-            self._after(self._repair_time(self.net.base_repair_days[i, b]), self._arrive, i, b)
+            self._base_repair(i, b)
         else:
-            self._after(self._repair_time(self.net.depot_repair_days[i]), self._depot_in, i)
+            self._depot_repair(i)
             self._request(i, b, urgent=bool(short))
-        if short and self.lateral_days is not None:
+        if short and then is None and self.lateral_days is not None:
             self._borrow(i, b)
+
+    def _base_repair(self, i: int, b: int) -> None:
+        """Repair at the base: first the SRUs it needs, then the repair time."""
+
+        def repair() -> None:
+            self._after(self._repair_time(self.net.base_repair_days[i, b]), self._arrive, i, b)
+
+        needs = [int(k) for k in self.children[i] if self.rng.random() < self.need_base[k, b]]
+        self._with_srus(needs, repair, lambda k, go: self._removal(k, b, go))
+
+    def _depot_repair(self, i: int) -> None:
+        """Repair at the depot: first the SRUs it needs from the depot's shelf, then the
+        repair time; the repaired unit goes to the depot's shelf or its oldest request."""
+
+        def repair() -> None:
+            self._after(self._repair_time(self.net.depot_repair_days[i]), self._depot_in, i)
+
+        needs = [int(k) for k in self.children[i] if self.rng.random() < self.need_depot[k]]
+        self._with_srus(needs, repair, self._depot_sru)
+
+    def _with_srus(
+        self,
+        needs: list[int],
+        repair: Callable[[], None],
+        take: Callable[[int, Callable[[], None]], None],
+    ) -> None:
+        if not needs:
+            repair()
+            return
+        left = [len(needs)]
+
+        def one_in() -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                repair()
+
+        for k in needs:
+            take(k, one_in)
+
+    def _depot_sru(self, k: int, then: Callable[[], None]) -> None:
+        """An SRU for a depot repair: from the depot's shelf or in line (first come,
+        first served with the bases' requests); its failed unit is repaired there."""
+        if self.depot_shelf[k] > 0:
+            self.depot_shelf[k] -= 1
+            then()
+        else:
+            self.depot_queue[k].append((-1, False, then))
+            self._touch_depot(k, +1)
+        self._depot_repair(k)
 
     def _request(self, i: int, b: int, urgent: bool) -> None:
         if self.depot_shelf[i] > 0:
             self.depot_shelf[i] -= 1
             self._ship(i, b, urgent)
         else:
-            self.depot_queue[i].append((b, urgent))
+            self.depot_queue[i].append((b, urgent, None))
             self._touch_depot(i, +1)
 
     def _ship(self, i: int, b: int, urgent: bool) -> None:
@@ -240,9 +345,12 @@ class _Run:
 
     def _depot_in(self, i: int) -> None:
         if self.depot_queue[i]:
-            b, urgent = self.depot_queue[i].popleft()
+            b, urgent, then = self.depot_queue[i].popleft()
             self._touch_depot(i, -1)
-            self._ship(i, b, urgent)
+            if then is not None:
+                then()  # a depot repair waiting for this SRU
+            else:
+                self._ship(i, b, urgent)
         else:
             self.depot_shelf[i] += 1
 
@@ -256,8 +364,10 @@ class _Run:
 
     def _put(self, i: int, b: int) -> None:
         if self.waiting[i][b]:
-            self.waiting[i][b].popleft()
+            then = self.waiting[i][b].popleft()
             self._set_backorders(i, b, -1)
+            if then is not None:
+                then()  # an LRU repair waiting for this SRU
         else:
             self.shelf[i, b] += 1
 
@@ -276,10 +386,10 @@ class _Run:
 
     def run(self, warmup: float, days: float) -> tuple[F64, F64, F64, F64, int, int]:
         n, j = self.net.items, self.net.bases
-        for i in range(n):
+        for lru in np.flatnonzero(self.net.is_lru).tolist():
             for b in range(j):
-                if self.net.demand[i, b] > 0:
-                    self.env.process(self._removals(i, b))  # type: ignore[arg-type]
+                if self.net.demand[lru, b] > 0:
+                    self.env.process(self._removals(lru, b))  # type: ignore[arg-type]
         self.env.run(until=warmup)
         self.start = warmup
         for i in range(n):
