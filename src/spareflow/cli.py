@@ -602,6 +602,47 @@ def pdm(
     )
 
 
+@app.command(name="final-buy")
+def final_buy_cmd(
+    params_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PARAMS",
+            help="item_id, failures_per_year, years, unit_cost, shortage_cost [, repair_share, "
+            "repair_days, salvage_value, holding_rate, decline_per_year, successor_after_years].",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
+    service_level: Annotated[
+        float, typer.Option(help="Chance the buy covers the remaining life.")
+    ] = 0.95,
+    curve: Annotated[
+        Path | None, typer.Option(help="Also write the cost of every candidate quantity.")
+    ] = None,
+) -> None:
+    """Lifetime (final) buy per item whose production ends, with its cost trade-off."""
+    try:
+        from spareflow.data.load import load_table
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.plan.final_buy import FINAL_BUY_PARAMS, final_buy_table
+
+        _started()
+
+        if not 0.0 < service_level < 1.0:
+            raise ParameterError("--service-level", f"must be between 0 and 1, got {service_level}")
+        check_table_path(out)
+        if curve is not None:
+            check_table_path(curve, "--curve")
+        params, _ = load_table(params_file, FINAL_BUY_PARAMS)
+        table, costs = final_buy_table(params, service_level)
+        write_table(table, out)
+        if curve is not None:
+            write_table(costs, curve)
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    print(f"wrote final buys of {table.height:,} items to {out}", file=sys.stderr)
+
+
 @app.command()
 def demo(
     out: Annotated[

@@ -66,15 +66,22 @@ def final_buy(
     until: I64 | None = None,
     period_days: float = 365.25 / 12.0,
     service_level: float = 0.95,
+    life: I64 | None = None,
 ) -> FinalBuy:
     """The final buy of each item from its expected condemnations per period
-    (items, periods); see the module doc for the costs."""
+    (items, periods); see the module doc for the costs. ``life``: the periods each
+    item's buy must last (default: all); its stock is held, and its demand counted, only
+    until then."""
     c_t = np.asarray(condemned, dtype=np.float64)
     if c_t.ndim != 2 or (c_t < 0).any():
         raise ParameterError("condemned", "must be (items, periods) of expected units >= 0")
     if not 0.0 < service_level < 1.0:
         raise ParameterError("service_level", f"must be between 0 and 1, got {service_level}")
     n, periods = c_t.shape
+    alive = np.ones((n, periods), dtype=bool)
+    if life is not None:
+        alive = np.arange(periods)[None, :] < np.asarray(life, dtype=np.int64)[:, None]
+        c_t = np.where(alive, c_t, 0.0)
     if until is not None:
         stop = np.asarray(until, dtype=np.int64)
         c_t = np.where(np.arange(periods)[None, :] < stop[:, None], c_t, 0.0)
@@ -96,7 +103,7 @@ def final_buy(
     end_short = end_over - (q[None, :] - total[:, None])  # E[(Y-Q)+] = E[(Q-Y)+] - (Q - mu)
     on_shelf = np.zeros((n, k + 1))
     for t in range(periods):
-        on_shelf += over(cumulative[:, t])
+        on_shelf += over(cumulative[:, t]) * alive[:, t, None]
     years = period_days / 365.25
     holding = holding_rate * cost[:, None] * on_shelf * years
     obsolescence = left_value[:, None] * end_over
