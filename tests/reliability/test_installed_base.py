@@ -170,3 +170,16 @@ def test_plan_takes_new_parts_demand_from_the_installed_base() -> None:
     # history only: NEW has no demand at all
     hist = stock_plan(ds, PlanParams(simulate_days=0, horizon=12, demand_source="history"))
     assert (hist.table.filter(pl.col("item_id") == "NEW")["forecast_per_period"] == 0).all()
+
+
+def test_one_renewal_function_per_part_matches_one_per_position() -> None:
+    """Positions of a part share its renewal function (interpolated in life units)."""
+    rng = np.random.default_rng(6)
+    n, parts = 400, 7
+    part = rng.integers(0, parts, n)
+    shape = rng.uniform(0.8, 3.0, parts)[part]
+    scale = rng.uniform(2000.0, 20000.0, parts)[part]
+    age, use = rng.uniform(0, 20000, n), rng.uniform(4, 20, n)
+    shared = expected_failures(shape, scale, age, use, 30.4, 12, part=part)
+    alone = expected_failures(shape, scale, age, use, 30.4, 12)
+    np.testing.assert_allclose(shared, alone, rtol=2e-3, atol=2e-4)

@@ -167,6 +167,9 @@ def installed_base(
             running["_use"].to_numpy(),
             horizon_days / periods,
             periods,
+            part=running["item_id"].to_physical().to_numpy()
+            if running["item_id"].dtype == pl.Categorical
+            else running["item_id"].rank("dense").cast(pl.Int64).to_numpy(),
         )
         qty = running["quantity_per_asset"].cast(pl.Float64).to_numpy()
         demand = (
