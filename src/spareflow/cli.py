@@ -309,6 +309,9 @@ def plan(
             "at a depot) are stocked for across the depot and its bases (VARI-METRIC)."
         ),
     ] = 0.95,
+    per_base: Annotated[
+        bool, typer.Option("--per-base", help="Every base meets --availability, not the fleet.")
+    ] = False,
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
     try:
@@ -334,6 +337,7 @@ def plan(
             criticality_weights=_weights(criticality_weights),
             demand_source=demand_source,
             availability=availability,
+            availability_per_base=per_base,
         )
         ds = load_dataset(dataset)
         runner = make_engine(engine, scheduler)

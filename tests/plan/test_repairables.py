@@ -60,3 +60,13 @@ def test_repairables_get_metric_stock_and_the_rest_fill_rate_policies(dataset: D
     # the single-echelon simulation leaves the repairables to the repair-network one
     assert metric["simulated_fill_rate"].is_null().all()
     assert plan.extras["repairable_availability"]["DC01"].keys() == set(sites)
+
+
+def test_every_base_meets_the_availability_with_per_base(dataset: Dataset) -> None:
+    plan = stock_plan(
+        dataset, PlanParams(simulate_days=0, availability=0.9, availability_per_base=True)
+    )
+    bases = plan.table.filter(
+        (pl.col("stock_model") == "vari-metric") & (pl.col("site_id") != "DC01")
+    )
+    assert (bases["expected_availability"] >= 0.9 - 1e-9).all()

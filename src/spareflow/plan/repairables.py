@@ -68,9 +68,14 @@ def repairable_items(dataset: Dataset) -> pl.DataFrame | None:
 
 
 def plan_repairables(
-    dataset: Dataset, table: pl.DataFrame, mean_per_day: F64, availability: float
+    dataset: Dataset,
+    table: pl.DataFrame,
+    mean_per_day: F64,
+    availability: float,
+    per_base: bool = False,
 ) -> RepairablePlan | None:
-    """The repairable items' stock (see the module doc); None when there are none."""
+    """The repairable items' stock (see the module doc); None when there are none.
+    ``per_base``: every base meets ``availability``, not only the fleet."""
     depot_rows = repairable_items(dataset)
     if depot_rows is None:
         return None
@@ -90,7 +95,7 @@ def plan_repairables(
         if not bases or not item_ids:
             continue
         net, base_rows, depot_row = _network(dataset, plan, repair, items, depot, bases)
-        alloc, _ = optimise(net, "vari-metric", availability=availability)
+        alloc, _ = optimise(net, "vari-metric", availability=availability, per_base=per_base)
         res = alloc.result
         n, j = net.items, net.bases
         # base rows present in the plan

@@ -98,6 +98,7 @@ class PlanParams:
     forecast_quantiles: bool = False
     demand_source: str = "auto"
     availability: float = DEFAULT_AVAILABILITY
+    availability_per_base: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target < 1.0:
@@ -336,7 +337,9 @@ def stock_plan(
         policy = concat_policies(engine.map(budget_part, budget_parts, bar("budget")))
         extras["budget"] = params.budget
     table = plan_table(facts, demand, inputs, policy, family, as_of, params.period, installed)
-    repairables = plan_repairables(dataset, table, inputs.mean_per_day, params.availability)
+    repairables = plan_repairables(
+        dataset, table, inputs.mean_per_day, params.availability, params.availability_per_base
+    )
     table = with_repairables(table, repairables)
     if repairables is not None:
         extras["repairable_availability"] = repairables.by_depot
