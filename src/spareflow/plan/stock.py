@@ -373,13 +373,13 @@ def with_repairables(table: pl.DataFrame, rp: RepairablePlan | None) -> pl.DataF
     """The plan table with ``stock_model`` (``fill-rate`` or ``vari-metric``) and
     ``expected_availability``, and the repairables' rows as base-stock policies."""
     n = table.height
+    if rp is None:  # constant columns: no per-row Python strings for a million rows
+        return table.with_columns(
+            pl.lit("fill-rate", dtype=pl.String).alias("stock_model"),
+            pl.lit(None, dtype=pl.Float64).alias("expected_availability"),
+        )
     model = np.full(n, "fill-rate", dtype=object)
     avail = np.full(n, np.nan)
-    if rp is None:
-        return table.with_columns(
-            pl.Series("stock_model", model, dtype=pl.String),
-            pl.Series("expected_availability", avail).fill_nan(None),
-        )
     r = rp.rows
     model[r] = "vari-metric"
     avail[r] = rp.availability
@@ -584,7 +584,9 @@ def plan_table(
             "demand_class": demand.classes["demand_class"],
             "abc": demand.classes["abc"] if "abc" in demand.classes.columns else None,
             "method": fc.auto_method if fc.auto_method is not None else "auto",
-            "demand_source": np.where(from_fleet, "installed_base", "history"),
+            "demand_source": pl.Series(from_fleet).replace_strict(
+                {True: "installed_base", False: "history"}, return_dtype=pl.String
+            ),
             "forecast_per_period": forecast,
             "demand_variance_per_period": variance,
             "demand_family": _FAMILY_NAMES[family],
