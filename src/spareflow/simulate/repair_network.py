@@ -10,11 +10,12 @@ base asks the depot for a replacement: the depot ships one at once if it has one
 the request waits its turn (first come, first served), and the unit arrives after the
 order-and-ship time. Every arriving unit fills the oldest backorder at its base first.
 
-Two indentures: an LRU repair (at a base or the depot) first needs each of its SRUs with
-the chance that makes the SRU's removals match its rate there (SRU removals / LRU
-repairs), takes it from that location's shelf or waits for it (an SRU backorder holding
-the LRU), then takes its repair time; the failed SRU is repaired like an LRU (at the
-base with its share, else at the depot, the base asking the depot for one). At the depot
+Two indentures: an LRU repair (at a base or the depot) needs one of its SRUs at most (the
+one whose failure removed it), SRU k with the chance that makes its removals match its
+rate there (SRU removals / LRU repairs); it takes that SRU from the location's shelf or
+waits for it (an SRU backorder holding the LRU), then takes its repair time; the failed
+SRU is repaired like an LRU (at the base with its share, else at the depot, the base
+asking the depot for one). At the depot
 SRU requests from bases and from the depot's own repairs are served first come, first
 served.
 
@@ -132,25 +133,31 @@ def simulate_network(
 
 
 def _check_indentures(net: RepairNetwork) -> None:
-    """SRU removals happen in their LRU's repairs, so they cannot outnumber them."""
+    """An LRU repair needs one SRU at most (the one whose failure removed it: Sherbrooke
+    2004, ch. 5), so its SRUs' removals together cannot outnumber its repairs, at each
+    base and at the depot."""
     sru = np.flatnonzero(~net.is_lru)
     if sru.size == 0:
         return
+    n, j = net.items, net.bases
     parent = net.parent[sru]
-    base_repairs = net.repair_share[parent] * net.demand[parent]
-    over = np.argwhere(net.demand[sru] > base_repairs * (1.0 + 1e-9))
+    at_bases = np.zeros((n, j))
+    np.add.at(at_bases, parent, net.demand[sru])
+    at_depot = np.zeros(n)
+    np.add.at(at_depot, parent, net.removed_at_depot[sru])
+    base_repairs = net.repair_share * net.demand
+    over = np.argwhere(at_bases > base_repairs * (1.0 + 1e-9))
     if over.size:
-        k, b = over[0]
+        i, b = over[0]
         raise ParameterError(
             "network",
-            f"item row {sru[k]}: its removals at base {b} exceed its LRU's repairs there",
+            f"item row {i}: its SRUs' removals at base {b} exceed its repairs there",
         )
-    depot_repairs = net.depot_demand[parent]
-    over_depot = np.flatnonzero(net.removed_at_depot[sru] > depot_repairs * (1.0 + 1e-9))
+    over_depot = np.flatnonzero(at_depot > net.depot_demand * (1.0 + 1e-9))
     if over_depot.size:
         raise ParameterError(
             "network",
-            f"item row {sru[over_depot[0]]}: its depot removals exceed its LRU's depot repairs",
+            f"item row {over_depot[0]}: its SRUs' depot removals exceed its depot repairs",
         )
 
 
@@ -285,7 +292,7 @@ class _Run:
         def repair() -> None:
             self._after(self._repair_time(self.net.base_repair_days[i, b]), self._arrive, i, b)
 
-        needs = [int(k) for k in self.children[i] if self.rng.random() < self.need_base[k, b]]
+        needs = self._one_sru(i, self.need_base[:, b])
         self._with_srus(needs, repair, lambda k, go: self._removal(k, b, go))
 
     def _depot_repair(self, i: int) -> None:
@@ -295,8 +302,18 @@ class _Run:
         def repair() -> None:
             self._after(self._repair_time(self.net.depot_repair_days[i]), self._depot_in, i)
 
-        needs = [int(k) for k in self.children[i] if self.rng.random() < self.need_depot[k]]
+        needs = self._one_sru(i, self.need_depot)
         self._with_srus(needs, repair, self._depot_sru)
+
+    def _one_sru(self, i: int, chance: F64) -> list[int]:
+        """The SRU (at most one) an LRU repair needs: SRU k with its chance."""
+        kids = self.children[i]
+        if kids.size == 0:
+            return []
+        u = self.rng.random()
+        edge = np.cumsum(chance[kids])
+        pick = int(np.searchsorted(edge, u, side="right"))
+        return [int(kids[pick])] if pick < kids.size else []
 
     def _with_srus(
         self,
