@@ -54,6 +54,7 @@ def test_optimise_for_availability_writes_table_summary_and_curve(
     assert (curve["availability_bound"].diff().drop_nulls() >= -1e-12).all()
     page = (out / "report.html").read_text()
     assert "Equipment availability vs investment" in page and "BASE-3" in page
+    assert "METRIC against VARI-METRIC at this stock" in page
 
 
 def test_per_base_target(folder: Path, tmp_path: Path) -> None:
@@ -185,3 +186,19 @@ def test_simulate_two_indentures(folder: Path, tmp_path: Path) -> None:
         .is_not_null()
         .all()
     )
+
+
+def test_model_comparison_shows_metric_running_low(folder: Path) -> None:
+    """With depot stock short of its pipeline METRIC's base backorders run below
+    VARI-METRIC's at every base (and equal them without depot stock)."""
+    from spareflow.plan.repair import model_comparison
+
+    data = load_network(folder)
+    net = data.network
+    mu0 = net.depot_demand * net.depot_repair_days
+    sb = np.ones((net.items, net.bases), dtype=np.int64)
+    short = model_comparison(data, np.floor(0.8 * mu0).astype(np.int64), sb, None)
+    assert (short["metric_backorder_gap"] < 0).all()
+    none = model_comparison(data, np.zeros(net.items, dtype=np.int64), sb, None)
+    lru_only = net.is_lru.all()
+    assert lru_only or (none["backorders_metric"] <= none["backorders_vari_metric"] + 1e-9).all()
