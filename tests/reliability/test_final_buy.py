@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from spareflow.errors import ParameterError
-from spareflow.reliability.final_buy import final_buy
+from spareflow.reliability.lifetime_buy import final_buy
 
 
 def test_without_holding_the_least_cost_buy_is_the_newsvendor_fractile() -> None:
@@ -61,3 +61,14 @@ def test_a_successor_ends_the_buys_demand() -> None:
     np.testing.assert_array_equal(fb.quantity_for_service, stats.poisson.ppf(0.95, [24.0, 12.0]))
     with pytest.raises(ParameterError, match="service_level"):
         final_buy(condemned, np.ones(2), np.ones(2), service_level=1.0)
+
+
+def test_package_names_are_the_functions_even_after_their_modules_load() -> None:
+    """spareflow.reliability's final_buy and part_demand are the functions, not modules
+    of the same name (a submodule import would shadow a lazily exported name)."""
+    import spareflow.plan.final_buy
+    import spareflow.plan.pdm  # load the modules behind the names first
+    from spareflow import reliability
+
+    assert callable(reliability.final_buy) and callable(reliability.part_demand)
+    assert spareflow.plan.final_buy is not None

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 from tests.test_cli import run
 
-from spareflow.reliability.final_buy import final_buy
+from spareflow.reliability.lifetime_buy import final_buy
 
 
 def test_final_buy_command(tmp_path: Path) -> None:

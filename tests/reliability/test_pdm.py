@@ -14,7 +14,6 @@ import pytest
 
 from spareflow.errors import InputError, ParameterError
 from spareflow.reliability.cmapss import COLUMNS, VARIABLES, parse_cmapss, read_cmapss
-from spareflow.reliability.part_demand import part_demand
 from spareflow.reliability.pdm import (
     CvResult,
     PdmParams,
@@ -26,6 +25,7 @@ from spareflow.reliability.pdm import (
     rmse,
     rul_features,
 )
+from spareflow.reliability.risk_demand import part_demand
 
 FD001 = Path("/work/shared/data/cmapss/train_FD001.txt")
 # one OpenMP thread: results are identical, and a busy 2-core machine (other test runs)

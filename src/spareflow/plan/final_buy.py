@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from spareflow.data.schema import Column, Kind, Table
-from spareflow.reliability.final_buy import final_buy
+from spareflow.reliability.lifetime_buy import final_buy
 
 FINAL_BUY_PARAMS = Table(
     "params",

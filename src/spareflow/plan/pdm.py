@@ -14,8 +14,8 @@ import polars as pl
 
 from spareflow.data.write import write_table, write_text
 from spareflow.errors import Fault, InputError
-from spareflow.reliability.part_demand import part_demand
 from spareflow.reliability.pdm import PdmParams, fit_rul_model, rank_at_risk
+from spareflow.reliability.risk_demand import part_demand
 from spareflow.report.pdm import pdm_report
 
 

@@ -13,10 +13,10 @@ from spareflow.reliability.installed_base import expected_failures, renewal_func
 from spareflow.reliability.weibull import LifeFit, fit_exponential, fit_weibull
 
 _LAZY = {
-    "FinalBuy": "final_buy",
-    "final_buy": "final_buy",
-    "PartDemand": "part_demand",
-    "part_demand": "part_demand",
+    "FinalBuy": "lifetime_buy",
+    "final_buy": "lifetime_buy",
+    "PartDemand": "risk_demand",
+    "part_demand": "risk_demand",
     "PdmParams": "pdm",
     "RulModel": "pdm",
     "fit_rul_model": "pdm",
