@@ -35,7 +35,8 @@ def run(
 ) -> dict[str, Any]:
     """Cross-validate ``method`` for each seed, then time a fit on all engines."""
     from spareflow.reliability.cmapss import read_cmapss
-    from spareflow.reliability.pdm import METHODS, PdmParams, cross_validate
+    from spareflow.reliability.pdm import PdmParams
+    from spareflow.reliability.pdm_evaluation import METHODS, cross_validate
 
     telemetry = read_cmapss(data)
     params = PdmParams(threads=threads)

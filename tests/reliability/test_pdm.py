@@ -15,16 +15,13 @@ import pytest
 from spareflow.errors import InputError, ParameterError
 from spareflow.reliability.cmapss import COLUMNS, VARIABLES, parse_cmapss, read_cmapss
 from spareflow.reliability.pdm import (
-    CvResult,
     PdmParams,
     RulModel,
-    cross_validate,
     fit_rul_model,
-    phm08_score,
     rank_at_risk,
-    rmse,
     rul_features,
 )
+from spareflow.reliability.pdm_evaluation import CvResult, cross_validate, phm08_score, rmse
 from spareflow.reliability.risk_demand import part_demand
 
 FD001 = Path("/work/shared/data/cmapss/train_FD001.txt")
