@@ -436,8 +436,6 @@ def _family_curve(
     sb = np.zeros((fam.items, j), dtype=np.int64)
     bump = np.zeros((cand, fam.items, loc), dtype=np.int64)
     bump.reshape(cand, cand)[np.arange(cand), np.arange(cand)] = 1
-    head = np.zeros(fam.items, dtype=bool)
-    head[0] = True
     current = _family_loss(fam, s0, sb, model, weights)
     first = current
     gains, costs, moves = [], [], []

@@ -29,6 +29,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from spareflow.data.load import Dataset
+from spareflow.multiechelon.metric import Excess
 from spareflow.multiechelon.network import RepairNetwork
 from spareflow.multiechelon.optimise import optimise
 
@@ -98,25 +99,13 @@ def plan_repairables(
         alloc, _ = optimise(net, "vari-metric", availability=availability, per_base=per_base)
         res = alloc.result
         n, j = net.items, net.bases
-        # base rows present in the plan
-        have = base_rows >= 0
-        out_rows.append(base_rows[have])
-        out["stock"].append(alloc.base_stock[have])
-        out["fill"].append(res.base.fill_rate[have])
-        out["ebo"].append(res.base.backorders[have])
-        pipe = res.base_pipeline_mean
-        out["on_hand"].append((alloc.base_stock - pipe + res.base.backorders)[have])
-        out["pipe"].append(pipe[have])
-        out["avail"].append(np.broadcast_to(res.availability[None, :], (n, j))[have])
-        dh = depot_row >= 0
-        out_rows.append(depot_row[dh])
-        out["stock"].append(alloc.depot_stock[dh])
-        out["fill"].append(res.depot.fill_rate[dh])
-        out["ebo"].append(res.depot.backorders[dh])
-        dpipe = res.depot_pipeline_mean
-        out["on_hand"].append((alloc.depot_stock - dpipe + res.depot.backorders)[dh])
-        out["pipe"].append(dpipe[dh])
-        out["avail"].append(np.full(int(dh.sum()), np.nan))
+        # the plan's rows of the bases, then of the depot (-1: not in the plan)
+        avail = np.broadcast_to(res.availability[None, :], (n, j))
+        _collect(out, out_rows, base_rows, alloc.base_stock, res.base,
+                 res.base_pipeline_mean, avail)  # fmt: skip
+        no_avail = np.full(n, np.nan)
+        _collect(out, out_rows, depot_row, alloc.depot_stock, res.depot,
+                 res.depot_pipeline_mean, no_avail)  # fmt: skip
         by_depot[str(depot)] = dict(zip(bases, map(float, res.availability), strict=True))
     if not out_rows:
         return None
@@ -134,6 +123,27 @@ def plan_repairables(
         availability=cat("avail"),
         by_depot=by_depot,
     )
+
+
+def _collect(
+    out: dict[str, list[NDArray[np.generic]]],
+    out_rows: list[NDArray[np.int64]],
+    rows: NDArray[np.int64],
+    stock: NDArray[np.int64],
+    excess: Excess,
+    pipeline: F64,
+    availability: F64,
+) -> None:
+    """Append one echelon's figures for the cells that are plan rows (``rows`` >= 0);
+    expected on hand of base stock S is S - pipeline + backorders."""
+    have = rows >= 0
+    out_rows.append(rows[have])
+    out["stock"].append(stock[have])
+    out["fill"].append(excess.fill_rate[have])
+    out["ebo"].append(excess.backorders[have])
+    out["on_hand"].append((stock - pipeline + excess.backorders)[have])
+    out["pipe"].append(pipeline[have])
+    out["avail"].append(availability[have])
 
 
 def _network(

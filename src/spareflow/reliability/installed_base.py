@@ -18,8 +18,6 @@ probability. Units: life and ages in operating hours; periods in days with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -30,15 +28,6 @@ I64 = NDArray[np.int64]
 
 #: Grid steps per period of the renewal computation.
 GRID = 8
-
-
-@dataclass(frozen=True, slots=True)
-class InstalledDemand:
-    """Expected failures per position and period (positions, periods), and their sum
-    per group (e.g. item-site) when groups were given (groups, periods)."""
-
-    per_position: F64
-    per_group: F64 | None
 
 
 def weibull_survival(x: F64, shape: F64, scale: F64) -> F64:
@@ -136,10 +125,3 @@ def _renewal_by_part(shape: F64, scale: F64, step: F64, steps: int, part: I64) -
     frac = u - lo
     rows = inverse[:, None]
     return np.asarray(table[rows, lo] * (1.0 - frac) + table[rows, lo + 1] * frac)
-
-
-def group_sum(values: F64, group: I64, groups: int) -> F64:
-    """Sum rows of ``values`` (rows, periods) by ``group`` (rows,) into (groups, periods)."""
-    out = np.zeros((groups, values.shape[1]))
-    np.add.at(out, np.asarray(group, dtype=np.int64), values)
-    return out
