@@ -75,3 +75,21 @@ def test_bad_telemetry_times_are_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "now.csv, row 3, column 'time'" in result.stderr
     assert not out.exists()
+
+
+def test_bad_assets_table_is_refused(tmp_path: Path) -> None:
+    """--assets is validated like every table: a duplicate asset is named by row."""
+    pl.DataFrame(
+        {"asset_id": ["A", "A"], "time": ["1", "2"], "variable": "t", "value": [1.0, 2.0]}
+    ).write_csv(tmp_path / "now.csv")
+    pl.DataFrame({"asset_id": ["A", "A"], "site_id": ["S1", "S2"]}).write_csv(
+        tmp_path / "assets.csv"
+    )
+    out = tmp_path / "out"
+    result = run(
+        "pdm", tmp_path / "now.csv", "--train", tmp_path / "now.csv", "--out", out,
+        "--assets", tmp_path / "assets.csv", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "assets.csv, row 3" in result.stderr and "duplicate" in result.stderr
+    assert not out.exists()
