@@ -6,6 +6,10 @@ Tree::
      +-- InputError        bad data: one or more Fault lines naming file, row, column, value
      +-- ParameterError    a bad option or argument (method name, horizon, alpha ...)
      +-- NotFound          a named file, table or id that does not exist
+     +-- Conflict          the request clashes with the current state (duplicate id, ...)
+     |    +-- IllegalTransition   an order or work order cannot go from its status to that one
+     |    +-- InsufficientStock   a move or reservation would take stock below zero
+     +-- Forbidden         the user's role or sites do not allow this
 
 Edges (CLI, API) turn these into exit code 2 with one line per fault, or RFC 9457
 problem details; they are never shown as tracebacks.
@@ -75,3 +79,43 @@ class ParameterError(SpareflowError):
 
 class NotFound(SpareflowError):
     """A named file, table or id does not exist."""
+
+
+class Conflict(SpareflowError):
+    """The request clashes with the state of the store (a duplicate id, a reversed move ...).
+
+    ``field`` names the input field at fault where there is one, for API problem details.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class IllegalTransition(Conflict):
+    """An order or work order cannot take this step from its current status."""
+
+    def __init__(self, what: str, status: str, action: str, allowed: list[str]) -> None:
+        self.status = status
+        self.action = action
+        options = ", ".join(allowed) if allowed else "none (it is final)"
+        super().__init__(
+            f"{what} is {status}: cannot {action}; allowed from {status}: {options}",
+            field="status",
+        )
+
+
+class InsufficientStock(Conflict):
+    """A move or reservation would take available stock below zero."""
+
+    def __init__(self, item_id: str, location_id: str, wanted: str, available: str) -> None:
+        self.item_id = item_id
+        self.location_id = location_id
+        super().__init__(
+            f"item {item_id} at {location_id}: {wanted} wanted, only {available} available",
+            field="quantity",
+        )
+
+
+class Forbidden(SpareflowError):
+    """The user's role or site scope does not allow this action."""

@@ -1,0 +1,571 @@
+"""The inventory ledger: every change of stock is an immutable move, posted all or nothing.
+
+Balances (on hand per item, location, lot, serial and status) are updated in the same
+transaction as the moves that change them, after locking the balance rows of every
+(item, location) the posting touches, in one global order, so that concurrent postings
+queue instead of deadlocking or overdrawing (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite
+serialises writers with ``BEGIN IMMEDIATE``). Stock at a site's internal locations never
+goes below zero, nor below what is reserved, unless the site allows negative stock.
+A correction is a reversing move, never an edit: the database refuses UPDATE and DELETE
+on moves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
+from spareflow.store.dialect import insert_missing
+from spareflow.store.models import (
+    STOCK_STATUSES,
+    Balance,
+    Item,
+    Location,
+    Move,
+    Reservation,
+    Site,
+)
+from spareflow.store.types import QUANTITY_PLACES, utcnow
+
+REASONS = (
+    "receipt",  # from a supplier (purchase order) or a repair vendor
+    "issue",  # to a customer, a work order or a cost centre
+    "transfer",  # between locations, within or across sites (via transit)
+    "adjustment",  # stock count differences, opening balances
+    "scrap",
+    "repair_out",
+    "repair_in",
+    "consumption",  # parts fitted by a work order
+    "removal",  # a unit taken off an asset, back into stock (often unserviceable)
+    "status_change",  # serviceable <-> unserviceable in place
+    "return",
+    "import",  # bulk import of opening stock
+    "reversal",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRequest:
+    """A move to post. Quantities are in the item's unit of measure, > 0, at most 3 places."""
+
+    item_id: str
+    quantity: Decimal
+    from_location_id: str
+    to_location_id: str
+    reason: str
+    reference: str = ""
+    lot: str = ""
+    serial: str = ""
+    from_status: str = "serviceable"
+    to_status: str = "serviceable"
+    moved_at: datetime | None = None
+    order_line_id: int | None = None
+    work_order_id: int | None = None
+    reservation_id: int | None = None  # the reservation this move fulfils, if any
+    reverses_move_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    """Stock of an item at a location: on hand, held by reservations, and free to use."""
+
+    item_id: str
+    location_id: str
+    site_id: str | None
+    status: str
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+
+
+def fmt(amount: Decimal) -> str:
+    """A quantity as people write it: 3, 2.5, -0.125 (no trailing zeros, no exponent)."""
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def quantity(value: object, field: str = "quantity") -> Decimal:
+    """``value`` as an exact quantity: a finite number with at most 3 decimal places."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ParameterError(field, f"not a number: {value!r}") from exc
+    if not number.is_finite():
+        raise ParameterError(field, f"not a finite number: {value!r}")
+    if number != number.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
+        raise ParameterError(field, f"at most {QUANTITY_PLACES} decimal places, got {value}")
+    return number
+
+
+def post(session: Session, requests: Sequence[MoveRequest], username: str) -> list[Move]:
+    """Post ``requests`` as moves in the caller's transaction: all of them or none.
+
+    Raises ParameterError for a malformed request, NotFound for an unknown item or
+    location, InsufficientStock when an internal location would go below zero or below
+    its reservations, Conflict for a serial number in two places.
+    """
+    if not requests:
+        return []
+    with session.begin_nested():  # a refused posting leaves the session as it was
+        return _post(session, requests, username)
+
+
+def _post(session: Session, requests: Sequence[MoveRequest], username: str) -> list[Move]:
+    items, locations = _validate(session, requests)
+    deltas: dict[tuple[str, str, str, str, str], Decimal] = defaultdict(Decimal)
+    for r in requests:
+        q = quantity(r.quantity)
+        deltas[(r.item_id, r.from_location_id, r.lot, r.serial, r.from_status)] -= q
+        deltas[(r.item_id, r.to_location_id, r.lot, r.serial, r.to_status)] += q
+    balances = _lock(session, deltas)
+    for reservation_id, taken in _reservation_uses(requests).items():
+        _consume_reservation(session, reservation_id, taken, requests)
+    for key, delta in deltas.items():
+        balances[key].quantity = balances[key].quantity + delta
+    session.flush()
+    _check(session, deltas, balances, items, locations)
+    now = utcnow()
+    moves = [
+        Move(
+            item_id=r.item_id,
+            quantity=quantity(r.quantity),
+            from_location_id=r.from_location_id,
+            to_location_id=r.to_location_id,
+            from_status=r.from_status,
+            to_status=r.to_status,
+            lot=r.lot,
+            serial=r.serial,
+            reason=r.reason,
+            reference=r.reference,
+            order_line_id=r.order_line_id,
+            work_order_id=r.work_order_id,
+            reverses_move_id=r.reverses_move_id,
+            moved_at=r.moved_at or now,
+            recorded_at=now,
+            username=username,
+        )
+        for r in requests
+    ]
+    session.add_all(moves)
+    session.flush()
+    return moves
+
+
+def reverse(session: Session, move_id: int, username: str, note: str = "") -> Move:
+    """Post the move that undoes ``move_id``; a move can be reversed once."""
+    move = session.get(Move, move_id)
+    if move is None:
+        raise NotFound(f"move {move_id} does not exist")
+    already = session.scalar(select(Move.move_id).where(Move.reverses_move_id == move_id))
+    if already is not None:
+        raise Conflict(f"move {move_id} was already reversed by move {already}", "move_id")
+    request = MoveRequest(
+        item_id=move.item_id,
+        quantity=move.quantity,
+        from_location_id=move.to_location_id,
+        to_location_id=move.from_location_id,
+        from_status=move.to_status,
+        to_status=move.from_status,
+        lot=move.lot,
+        serial=move.serial,
+        reason="reversal",
+        reference=note or f"reverses move {move_id}",
+        order_line_id=move.order_line_id,
+        work_order_id=move.work_order_id,
+        reverses_move_id=move_id,
+    )
+    return post(session, [request], username)[0]
+
+
+def reserve(
+    session: Session,
+    item_id: str,
+    location_id: str,
+    amount: Decimal,
+    username: str,
+    *,
+    order_line_id: int | None = None,
+    work_order_part_id: int | None = None,
+    partial: bool = False,
+) -> Reservation | None:
+    """Hold serviceable stock of ``item_id`` at ``location_id``.
+
+    With ``partial`` the reservation takes what is available (None when nothing is);
+    otherwise too little available stock raises InsufficientStock.
+    """
+    amount = quantity(amount)
+    if amount <= 0:
+        raise ParameterError("quantity", f"must be > 0, got {fmt(amount)}")
+    with session.begin_nested():
+        return _reserve(
+            session,
+            item_id,
+            location_id,
+            amount,
+            username,
+            order_line_id,
+            work_order_part_id,
+            partial,
+        )
+
+
+def _reserve(
+    session: Session,
+    item_id: str,
+    location_id: str,
+    amount: Decimal,
+    username: str,
+    order_line_id: int | None,
+    work_order_part_id: int | None,
+    partial: bool,
+) -> Reservation | None:
+    _lock(session, {(item_id, location_id, "", "", "serviceable"): Decimal(0)})
+    free = available(session, item_id, location_id)
+    if free < amount and not partial:
+        raise InsufficientStock(item_id, location_id, fmt(amount), fmt(max(free, Decimal(0))))
+    take = min(amount, free)
+    if take <= 0:
+        return None
+    reservation = Reservation(
+        item_id=item_id,
+        location_id=location_id,
+        quantity=take,
+        order_line_id=order_line_id,
+        work_order_part_id=work_order_part_id,
+        username=username,
+    )
+    session.add(reservation)
+    session.flush()
+    return reservation
+
+
+def release(session: Session, reservation_id: int, amount: Decimal | None = None) -> None:
+    """Give back all of a reservation, or ``amount`` of it."""
+    reservation = session.get(Reservation, reservation_id, with_for_update=True)
+    if reservation is None:
+        raise NotFound(f"reservation {reservation_id} does not exist")
+    give = reservation.quantity if amount is None else min(quantity(amount), reservation.quantity)
+    reservation.quantity = reservation.quantity - give
+    session.flush()
+
+
+def reserved(session: Session, item_id: str, location_id: str) -> Decimal:
+    total = session.scalar(
+        select(func.sum(Reservation.quantity)).where(
+            Reservation.item_id == item_id, Reservation.location_id == location_id
+        )
+    )
+    return total or Decimal(0)
+
+
+def on_hand(
+    session: Session, item_id: str, location_id: str, status: str = "serviceable"
+) -> Decimal:
+    total = session.scalar(
+        select(func.sum(Balance.quantity)).where(
+            Balance.item_id == item_id,
+            Balance.location_id == location_id,
+            Balance.status == status,
+        )
+    )
+    return total or Decimal(0)
+
+
+def available(session: Session, item_id: str, location_id: str) -> Decimal:
+    """Serviceable on hand minus reservations."""
+    return on_hand(session, item_id, location_id) - reserved(session, item_id, location_id)
+
+
+def stock_levels(
+    session: Session,
+    *,
+    site_ids: Iterable[str] | None = None,
+    item_id: str | None = None,
+    location_id: str | None = None,
+    include_virtual: bool = False,
+) -> list[StockLevel]:
+    """Stock per item, location and status (lots and serials summed), with reservations."""
+    query = (
+        select(
+            Balance.item_id,
+            Balance.location_id,
+            Location.site_id,
+            Balance.status,
+            func.sum(Balance.quantity),
+        )
+        .join(Location, Location.location_id == Balance.location_id)
+        .group_by(Balance.item_id, Balance.location_id, Location.site_id, Balance.status)
+        .order_by(Balance.item_id, Balance.location_id, Balance.status)
+    )
+    if not include_virtual:
+        query = query.where(Location.kind == "internal")
+    if site_ids is not None:
+        query = query.where(Location.site_id.in_(list(site_ids)))
+    if item_id is not None:
+        query = query.where(Balance.item_id == item_id)
+    if location_id is not None:
+        query = query.where(Balance.location_id == location_id)
+    held = {
+        (row[0], row[1]): row[2] or Decimal(0)
+        for row in session.execute(
+            select(
+                Reservation.item_id, Reservation.location_id, func.sum(Reservation.quantity)
+            ).group_by(Reservation.item_id, Reservation.location_id)
+        )
+    }
+    out: list[StockLevel] = []
+    for item, location, site, status, total in session.execute(query):
+        total = total or Decimal(0)
+        hold = held.get((item, location), Decimal(0)) if status == "serviceable" else Decimal(0)
+        if total == 0 and hold == 0:
+            continue
+        out.append(StockLevel(item, location, site, status, total, hold, total - hold))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    item_id: str
+    location_id: str
+    lot: str
+    serial: str
+    status: str
+    balance: Decimal
+    sum_of_moves: Decimal
+
+
+def reconcile(session: Session) -> list[Mismatch]:
+    """Every balance whose quantity differs from the sum of its moves (empty when sound)."""
+    sums: dict[tuple[str, str, str, str, str], Decimal] = defaultdict(Decimal)
+    inbound = select(
+        Move.item_id,
+        Move.to_location_id,
+        Move.lot,
+        Move.serial,
+        Move.to_status,
+        func.sum(Move.quantity),
+    ).group_by(Move.item_id, Move.to_location_id, Move.lot, Move.serial, Move.to_status)
+    outbound = select(
+        Move.item_id,
+        Move.from_location_id,
+        Move.lot,
+        Move.serial,
+        Move.from_status,
+        func.sum(Move.quantity),
+    ).group_by(Move.item_id, Move.from_location_id, Move.lot, Move.serial, Move.from_status)
+    for item, location, lot, serial, status, total in session.execute(inbound):
+        sums[(item, location, lot, serial, status)] += total
+    for item, location, lot, serial, status, total in session.execute(outbound):
+        sums[(item, location, lot, serial, status)] -= total
+    kept = {
+        (b.item_id, b.location_id, b.lot, b.serial, b.status): b.quantity
+        for b in session.scalars(select(Balance))
+    }
+    out = []
+    for key in sorted(set(sums) | set(kept)):
+        a, b = kept.get(key, Decimal(0)), sums.get(key, Decimal(0))
+        if a != b:
+            item, location, lot, serial, status = key
+            out.append(Mismatch(item, location, lot, serial, status, a, b))
+    return out
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _validate(
+    session: Session, requests: Sequence[MoveRequest]
+) -> tuple[dict[str, Item], dict[str, Location]]:
+    item_ids = {r.item_id for r in requests}
+    location_ids = {r.from_location_id for r in requests} | {r.to_location_id for r in requests}
+    items = {i.item_id: i for i in session.scalars(select(Item).where(Item.item_id.in_(item_ids)))}
+    locations = {
+        loc.location_id: loc
+        for loc in session.scalars(select(Location).where(Location.location_id.in_(location_ids)))
+    }
+    for n, r in enumerate(requests, start=1):
+        where = f"move {n}" if len(requests) > 1 else "move"
+        if r.item_id not in items:
+            raise NotFound(f"{where}: item {r.item_id!r} does not exist")
+        for field, loc in (
+            ("from_location_id", r.from_location_id),
+            ("to_location_id", r.to_location_id),
+        ):
+            if loc not in locations:
+                raise NotFound(f"{where}: {field} {loc!r} does not exist")
+        q = quantity(r.quantity)
+        if q <= 0:
+            raise ParameterError("quantity", f"{where}: must be > 0, got {fmt(q)}")
+        if r.reason not in REASONS:
+            raise ParameterError(
+                "reason", f"{where}: {r.reason!r} is not one of {', '.join(REASONS)}"
+            )
+        for field, status in (("from_status", r.from_status), ("to_status", r.to_status)):
+            if status not in STOCK_STATUSES:
+                raise ParameterError(field, f"{where}: {status!r} is not one of {STOCK_STATUSES}")
+        if r.from_location_id == r.to_location_id and r.from_status == r.to_status:
+            raise ParameterError(
+                "to_location_id", f"{where}: moves nothing (same place, same status)"
+            )
+        item = items[r.item_id]
+        if item.serialised:
+            if not r.serial:
+                raise ParameterError(
+                    "serial", f"{where}: item {r.item_id} is serialised; give its serial"
+                )
+            if q != 1:
+                raise ParameterError(
+                    "quantity", f"{where}: a serialised unit moves one at a time, got {q}"
+                )
+        if not item.repairable and "unserviceable" in (r.from_status, r.to_status):
+            raise ParameterError(
+                "to_status",
+                f"{where}: item {r.item_id} is not repairable; it has no unserviceable stock",
+            )
+    return items, locations
+
+
+def _lock(
+    session: Session, deltas: dict[tuple[str, str, str, str, str], Decimal]
+) -> dict[tuple[str, str, str, str, str], Balance]:
+    """Create missing balance rows and lock every row of each (item, location), in order."""
+    by_pair: dict[tuple[str, str], list[tuple[str, str, str, str, str]]] = defaultdict(list)
+    for key in deltas:
+        by_pair[(key[0], key[1])].append(key)
+    found: dict[tuple[str, str, str, str, str], Balance] = {}
+    for pair in sorted(by_pair):
+        insert_missing(
+            session,
+            Balance.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "item_id": k[0],
+                    "location_id": k[1],
+                    "lot": k[2],
+                    "serial": k[3],
+                    "status": k[4],
+                    "quantity": Decimal(0),
+                }
+                for k in by_pair[pair]
+            ],
+        )
+        rows = session.scalars(
+            select(Balance)
+            .where(Balance.item_id == pair[0], Balance.location_id == pair[1])
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        for row in rows:
+            found[(row.item_id, row.location_id, row.lot, row.serial, row.status)] = row
+    return found
+
+
+def _reservation_uses(requests: Sequence[MoveRequest]) -> dict[int, Decimal]:
+    uses: dict[int, Decimal] = defaultdict(Decimal)
+    for r in requests:
+        if r.reservation_id is not None:
+            uses[r.reservation_id] += quantity(r.quantity)
+    return uses
+
+
+def _consume_reservation(
+    session: Session, reservation_id: int, taken: Decimal, requests: Sequence[MoveRequest]
+) -> None:
+    reservation = session.get(Reservation, reservation_id, with_for_update=True)
+    if reservation is None:
+        raise NotFound(f"reservation {reservation_id} does not exist")
+    for r in requests:
+        if r.reservation_id == reservation_id and (
+            r.item_id != reservation.item_id or r.from_location_id != reservation.location_id
+        ):
+            raise ParameterError(
+                "reservation_id",
+                f"reservation {reservation_id} holds {reservation.item_id} at "
+                f"{reservation.location_id}, not {r.item_id} at {r.from_location_id}",
+            )
+    reservation.quantity = max(Decimal(0), reservation.quantity - taken)
+
+
+def _check(
+    session: Session,
+    deltas: dict[tuple[str, str, str, str, str], Decimal],
+    balances: dict[tuple[str, str, str, str, str], Balance],
+    items: dict[str, Item],
+    locations: dict[str, Location],
+) -> None:
+    negative_ok = _sites_allowing_negative(session, locations)
+    checked: set[tuple[str, str]] = set()
+    for key, delta in sorted(deltas.items()):
+        item_id, location_id, _lot, serial, status = key
+        location = locations[location_id]
+        if location.kind != "internal":
+            continue
+        if delta < 0 and location.site_id not in negative_ok:
+            balance = balances[key].quantity
+            if balance < 0:
+                raise InsufficientStock(item_id, location_id, fmt(-delta), fmt(balance - delta))
+            if status == "serviceable" and (item_id, location_id) not in checked:
+                checked.add((item_id, location_id))
+                free = available(session, item_id, location_id)
+                if free < 0:
+                    raise InsufficientStock(
+                        item_id, location_id, fmt(-delta), f"{fmt(free - delta)} unreserved"
+                    )
+        if delta > 0 and items[item_id].serialised and serial:
+            _check_serial_unique(session, item_id, serial)
+
+
+def _sites_allowing_negative(session: Session, locations: dict[str, Location]) -> set[str]:
+    site_ids = {loc.site_id for loc in locations.values() if loc.site_id is not None}
+    if not site_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Site.site_id).where(Site.site_id.in_(site_ids), Site.allow_negative_stock)
+        )
+    )
+
+
+def _check_serial_unique(session: Session, item_id: str, serial: str) -> None:
+    places = session.execute(
+        select(Balance.location_id, Balance.quantity)
+        .join(Location, Location.location_id == Balance.location_id)
+        .where(
+            Balance.item_id == item_id,
+            Balance.serial == serial,
+            Balance.quantity != 0,
+            Location.kind == "internal",
+        )
+    ).all()
+    total = sum((q for _, q in places), Decimal(0))
+    if total > 1:
+        where = ", ".join(sorted(loc for loc, _ in places))
+        raise Conflict(
+            f"item {item_id} serial {serial} would be in stock twice ({where})", "serial"
+        )
+
+
+__all__ = [
+    "REASONS",
+    "Mismatch",
+    "MoveRequest",
+    "StockLevel",
+    "available",
+    "fmt",
+    "on_hand",
+    "post",
+    "quantity",
+    "reconcile",
+    "release",
+    "reserve",
+    "reserved",
+    "reverse",
+    "stock_levels",
+]

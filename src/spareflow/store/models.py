@@ -1,0 +1,445 @@
+"""The operations store: master data, the inventory ledger, orders and work orders.
+
+Business keys (item_id, site_id, location_id, partner_id, asset_id, username) are the
+primary keys of master data, as in the planning dataset, so that files, the API and the
+store all name things the same way. Moves are append-only: the migrations install
+triggers that refuse UPDATE and DELETE on them, in SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from spareflow.store.types import Money, Quantity, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LOCATION_KINDS = ("internal", "supplier", "customer", "scrap", "repair", "adjustment",
+                  "transit", "consumption")
+PARTNER_ROLES = ("supplier", "manufacturer", "distributor", "customer", "repair_vendor",
+                 "carrier")
+ROLES = ("admin", "planner", "storekeeper", "technician", "viewer")
+STOCK_STATUSES = ("serviceable", "unserviceable")
+ORDER_KINDS = ("purchase", "transfer", "customer", "repair")
+
+Key = String(64)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- master data ------------------------------------------------------------------------
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    item_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    unit_of_measure: Mapped[str] = mapped_column(String(16), default="EA")
+    unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    criticality: Mapped[str | None] = mapped_column(String(32))
+    repairable: Mapped[bool] = mapped_column(Boolean, default=False)
+    serialised: Mapped[bool] = mapped_column(Boolean, default=False)
+    replaced_by: Mapped[str | None] = mapped_column(ForeignKey("items.item_id"))
+    # one-way: the new part may replace the old, not back; two-way: either replaces either
+    interchangeability: Mapped[str | None] = mapped_column(String(8))
+    unit_weight_kg: Mapped[float | None] = mapped_column(Float)
+    unit_volume_m3: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+        CheckConstraint(
+            "interchangeability IS NULL OR interchangeability IN ('one-way', 'two-way')",
+            name="interchangeability_kind",
+        ),
+        CheckConstraint("replaced_by IS NULL OR replaced_by <> item_id", name="not_self"),
+    )
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    site_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str | None] = mapped_column(String(32))
+    parent_site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    allow_negative_stock: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Location(Base):
+    """A place stock can be: a bin or store at a site, or a virtual source or sink."""
+
+    __tablename__ = "locations"
+
+    location_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in LOCATION_KINDS) + ")", name="kind"
+        ),
+        CheckConstraint("kind <> 'internal' OR site_id IS NOT NULL", name="internal_at_site"),
+    )
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    partner_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lead_time_days: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Asset(Base):
+    """A piece of equipment at a site: the installed base."""
+
+    __tablename__ = "assets"
+
+    asset_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    serial_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    install_date: Mapped[date | None] = mapped_column(Date)
+    operating_hours: Mapped[float | None] = mapped_column(Float)
+    utilisation_hours_per_day: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="operating")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('operating', 'down', 'retired')", name="status"),
+    )
+
+
+class AssetPosition(Base):
+    """A part position on an asset (e.g. engine 2's fuel pump) and the part fitted there."""
+
+    __tablename__ = "asset_positions"
+
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.asset_id"), primary_key=True)
+    position: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(1))
+    installed_serial: Mapped[str | None] = mapped_column(String(64))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(Key, primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role"),
+    )
+
+
+class UserSite(Base):
+    """The sites a user may read and act on (admins see every site)."""
+
+    __tablename__ = "user_sites"
+
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), primary_key=True)
+
+
+class ApiToken(Base):
+    """A long-lived token for a machine, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+class Move(Base):
+    """One immutable change of stock: quantity of an item from one location to another."""
+
+    __tablename__ = "moves"
+
+    move_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    from_location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    to_location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    from_status: Mapped[str] = mapped_column(String(16), default="serviceable")
+    to_status: Mapped[str] = mapped_column(String(16), default="serviceable")
+    lot: Mapped[str] = mapped_column(String(64), default="")
+    serial: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.line_id"))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.work_order_id"))
+    reverses_move_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moves.move_id"), unique=True
+    )
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "from_location_id <> to_location_id OR from_status <> to_status", name="moves_something"
+        ),
+        CheckConstraint("from_status IN ('serviceable', 'unserviceable')", name="from_status"),
+        CheckConstraint("to_status IN ('serviceable', 'unserviceable')", name="to_status"),
+        Index("ix_moves_item_moved_at", "item_id", "moved_at"),
+        Index("ix_moves_from_location", "from_location_id"),
+        Index("ix_moves_to_location", "to_location_id"),
+        Index("ix_moves_order_line", "order_line_id"),
+    )
+
+
+class Balance(Base):
+    """On hand per item, location, lot, serial and status: the running sum of the moves.
+
+    Kept in the same transaction as every move; ``spareflow.services.ledger.reconcile``
+    proves it equal to the sum of the moves.
+    """
+
+    __tablename__ = "balances"
+
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"), primary_key=True)
+    location_id: Mapped[str] = mapped_column(
+        ForeignKey("locations.location_id"), primary_key=True
+    )
+    lot: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    status: Mapped[str] = mapped_column(String(16), primary_key=True, default="serviceable")
+    quantity: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+
+    __table_args__ = (Index("ix_balances_location", "location_id"),)
+
+
+class Reservation(Base):
+    """Serviceable stock held for an order line or a work order's part."""
+
+    __tablename__ = "reservations"
+
+    reservation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.line_id"))
+    work_order_part_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_order_parts.part_id")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_reservations_item_location", "item_id", "location_id"),
+    )
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+class Order(Base):
+    """A purchase, transfer, customer or repair order with its lifecycle status."""
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20))
+    # purchase, transfer, repair: the receiving site; customer: the shipping site
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    source_site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    promised_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in ORDER_KINDS) + ")", name="kind"
+        ),
+        CheckConstraint("priority BETWEEN 1 AND 9", name="priority"),
+        Index("ix_orders_kind_status", "kind", "status"),
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    line_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal | None] = mapped_column(Money)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    serial: Mapped[str] = mapped_column(String(64), default="")
+    quantity_allocated: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    quantity_shipped: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    quantity_received: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    # customer orders: first delivery of this line had the right item and quantity
+    delivered_right_first_time: Mapped[bool | None] = mapped_column(Boolean)
+    first_receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class OrderEvent(Base):
+    """Every status change of an order: who, when, from what to what."""
+
+    __tablename__ = "order_events"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- maintenance ------------------------------------------------------------------------------
+
+
+class WorkOrder(Base):
+    """A maintenance job on an asset: a failure repair or a planned task."""
+
+    __tablename__ = "work_orders"
+
+    work_order_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.asset_id"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    description: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the asset was down from failure to completion (failures), or for the job (planned)
+    downtime_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    downtime_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waiting_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('failure', 'planned')", name="kind"),
+        CheckConstraint("priority BETWEEN 1 AND 9", name="priority"),
+    )
+
+
+class WorkOrderPart(Base):
+    __tablename__ = "work_order_parts"
+
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.work_order_id"), index=True
+    )
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"))
+    quantity_required: Mapped[Decimal] = mapped_column(Quantity)
+    quantity_issued: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+
+    __table_args__ = (CheckConstraint("quantity_required > 0", name="quantity_positive"),)
+
+
+class WorkOrderEvent(Base):
+    __tablename__ = "work_order_events"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.work_order_id"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
+
+
+# --- API bookkeeping ----------------------------------------------------------------------------
+
+
+class IdempotencyRecord(Base):
+    """The first response to a create carrying an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    method_path: Mapped[str] = mapped_column(String(300))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Counter(Base):
+    """Document number sequences (PO-000001, WO-000001 ...), portable across backends."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+VIRTUAL_LOCATIONS = {
+    "VIRTUAL/SUPPLIER": "supplier",
+    "VIRTUAL/CUSTOMER": "customer",
+    "VIRTUAL/SCRAP": "scrap",
+    "VIRTUAL/REPAIR": "repair",
+    "VIRTUAL/ADJUSTMENT": "adjustment",
+    "VIRTUAL/TRANSIT": "transit",
+    "VIRTUAL/CONSUMED": "consumption",
+}
