@@ -149,22 +149,51 @@ def test_serialised_repairable_units(world: sessionmaker[Session]) -> None:
         # SN1 fails in service: declared unserviceable, sent to repair, back serviceable
         ledger.post(
             s,
-            [MoveRequest("R1", Decimal(1), "A/STOCK", "A/STOCK", "status_change",
-                         serial="SN1", to_status="unserviceable")],
+            [
+                MoveRequest(
+                    "R1",
+                    Decimal(1),
+                    "A/STOCK",
+                    "A/STOCK",
+                    "status_change",
+                    serial="SN1",
+                    to_status="unserviceable",
+                )
+            ],
             "tech",
         )
         levels = {(lv.status): lv.on_hand for lv in ledger.stock_levels(s, item_id="R1")}
         assert levels == {"serviceable": 1, "unserviceable": 1}
         ledger.post(
             s,
-            [MoveRequest("R1", Decimal(1), "A/STOCK", REPAIR, "repair_out", serial="SN1",
-                         from_status="unserviceable", to_status="unserviceable")],
+            [
+                MoveRequest(
+                    "R1",
+                    Decimal(1),
+                    "A/STOCK",
+                    REPAIR,
+                    "repair_out",
+                    serial="SN1",
+                    from_status="unserviceable",
+                    to_status="unserviceable",
+                )
+            ],
             "store",
         )
         ledger.post(
             s,
-            [MoveRequest("R1", Decimal(1), REPAIR, "B/STOCK", "repair_in", serial="SN1",
-                         from_status="unserviceable", to_status="serviceable")],
+            [
+                MoveRequest(
+                    "R1",
+                    Decimal(1),
+                    REPAIR,
+                    "B/STOCK",
+                    "repair_in",
+                    serial="SN1",
+                    from_status="unserviceable",
+                    to_status="serviceable",
+                )
+            ],
             "store",
         )
         by_site = {lv.location_id: lv.on_hand for lv in ledger.stock_levels(s, item_id="R1")}
@@ -234,8 +263,10 @@ def test_concurrent_transfers_in_opposite_directions_do_not_deadlock(
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=shuttle, args=p) for p in
-               [("A/STOCK", "B/STOCK"), ("B/STOCK", "A/STOCK")] * 2]
+    threads = [
+        threading.Thread(target=shuttle, args=p)
+        for p in [("A/STOCK", "B/STOCK"), ("B/STOCK", "A/STOCK")] * 2
+    ]
     for t in threads:
         t.start()
     for t in threads:
