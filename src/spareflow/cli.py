@@ -670,6 +670,11 @@ def demo(
         print(f"{label:>9}: {path}")
 
 
+from spareflow.cli_ops import register as _register_ops  # noqa: E402
+
+_register_ops(app)
+
+
 def _started() -> None:
     """End of start-up: a command has imported what it needs. The cyclic garbage
     collector, paused while the many long-lived objects of imports are created (a

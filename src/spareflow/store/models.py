@@ -425,6 +425,15 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AppSetting(Base):
+    """Store-wide settings that must survive restarts (e.g. the token signing key)."""
+
+    __tablename__ = "app_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Counter(Base):
     """Document number sequences (PO-000001, WO-000001 ...), portable across backends."""
 

@@ -1,0 +1,110 @@
+"""``create_app``: the FastAPI application over the store (SQLite by default, or PostgreSQL).
+
+Nothing happens at import: the engine, schema upgrade and signing key are set up when
+``create_app`` runs. OpenAPI 3.1 is at /openapi.json and interactive docs at /docs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from spareflow import __version__
+from spareflow.api import problems
+from spareflow.api.deps import Context, signing_secret
+from spareflow.api.routers import auth, master, orders, stock, users, work_orders
+from spareflow.api.settings import Settings
+from spareflow.store.session import make_engine, session_factory, upgrade
+
+DESCRIPTION = """Operations service of spareflow: one inventory ledger with the orders and
+work orders that move it, and the KPIs both logistics and maintenance are judged by.
+
+Sign in with `POST /auth/token` (form fields `username`, `password`) and send
+`Authorization: Bearer TOKEN`. Errors are RFC 9457 problem details naming the field at
+fault. Creates accept an `Idempotency-Key` header: a retry never creates twice."""
+
+
+def create_app(
+    settings: Settings | None = None, factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """The API; ``factory`` overrides the store (tests), else ``settings.database_url``."""
+    settings = settings or Settings.from_env()
+    if factory is None:
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        factory = session_factory(engine)
+    ctx = Context(
+        settings=settings, factory=factory, secret=signing_secret(factory, settings.secret_key)
+    )
+    app = FastAPI(
+        title="spareflow",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for module in (auth, users, master, stock, orders, work_orders):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness and database reachability (no authentication)."""
+        with ctx.factory() as session:
+            session.execute(text("select 1"))
+        return {"status": "ok", "database": ctx.factory.kw["bind"].dialect.name}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, declared or streamed (OWASP API4)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+        too_big = False
+
+        async def counted() -> Message:
+            nonlocal seen, too_big
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_big = True
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = problems.problem(
+            413, f"request body over {self.max_bytes} bytes", kind="payload-too-large"
+        )
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,1 @@
+"""One router per resource; routers translate HTTP to service calls and nothing more."""

@@ -1,0 +1,130 @@
+"""The ledger over HTTP: post moves (all or none), reverse one, read moves and stock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+
+from spareflow.api import idempotency
+from spareflow.api.deps import Ctx, Paging, User
+from spareflow.api.routers._common import IdemKey, page_body, paged
+from spareflow.api.schemas import MoveOut, MovesIn, PageOut, ReversalIn, StockOut
+from spareflow.services import access, ledger
+from spareflow.services.ledger import MoveRequest
+from spareflow.store.models import Location, Move
+from spareflow.store.session import unit_of_work
+
+router = APIRouter(tags=["inventory"])
+IdFilter = Annotated[str | None, Query(max_length=64)]
+
+
+@router.post("/moves", status_code=201, response_model=list[MoveOut])
+def post_moves(body: MovesIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None) -> object:
+    """Post moves together: every one or none (stock never goes below zero or reservations)."""
+    requests = [MoveRequest(**m.model_dump()) for m in body.moves]
+
+    def work(session: Session) -> list[MoveOut]:
+        access.check_moves(session, who, requests)
+        return [MoveOut.model_validate(m) for m in ledger.post(session, requests, who.username)]
+
+    return idempotency.create(ctx, request, who, key, body, work)
+
+
+@router.post("/moves/{move_id}/reversal", status_code=201, response_model=MoveOut)
+def reverse_move(
+    move_id: int, body: ReversalIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None
+) -> object:
+    """Correct a move by posting its reverse; a move is reversed at most once."""
+
+    def work(session: Session) -> MoveOut:
+        move = access.move_for(session, who, move_id)
+        access.check_moves(
+            session,
+            who,
+            [
+                MoveRequest(
+                    move.item_id,
+                    move.quantity,
+                    move.to_location_id,
+                    move.from_location_id,
+                    "reversal",
+                )
+            ],
+        )
+        return MoveOut.model_validate(ledger.reverse(session, move_id, who.username, body.note))
+
+    return idempotency.create(ctx, request, who, key, body, work)
+
+
+@router.get("/moves", response_model=PageOut[MoveOut])
+def list_moves(
+    ctx: Ctx,
+    who: User,
+    page: Paging,
+    item_id: IdFilter = None,
+    location_id: IdFilter = None,
+    site_id: IdFilter = None,
+    reason: IdFilter = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, object]:
+    """Moves, newest first; filtered to the caller's sites."""
+    src, dst = aliased(Location), aliased(Location)
+    query = (
+        select(Move)
+        .join(src, src.location_id == Move.from_location_id)
+        .join(dst, dst.location_id == Move.to_location_id)
+        .order_by(Move.move_id.desc())
+    )
+    if (scope := who.site_filter()) is not None:
+        query = query.where(
+            or_(src.site_id.in_(scope), src.site_id.is_(None)),
+            or_(dst.site_id.in_(scope), dst.site_id.is_(None)),
+        )
+    if item_id is not None:
+        query = query.where(Move.item_id == item_id)
+    if location_id is not None:
+        query = query.where(
+            or_(Move.from_location_id == location_id, Move.to_location_id == location_id)
+        )
+    if site_id is not None:
+        query = query.where(or_(src.site_id == site_id, dst.site_id == site_id))
+    if reason is not None:
+        query = query.where(Move.reason == reason)
+    if since is not None:
+        query = query.where(Move.moved_at >= since)
+    if until is not None:
+        query = query.where(Move.moved_at < until)
+    with unit_of_work(ctx.factory) as session:
+        rows, total = paged(session, query, page)
+        return page_body([MoveOut.model_validate(r) for r in rows], total, page)
+
+
+@router.get("/moves/{move_id}", response_model=MoveOut)
+def get_move(move_id: int, ctx: Ctx, who: User) -> MoveOut:
+    with unit_of_work(ctx.factory) as session:
+        return MoveOut.model_validate(access.move_for(session, who, move_id))
+
+
+@router.get("/stock", response_model=PageOut[StockOut])
+def stock(
+    ctx: Ctx,
+    who: User,
+    page: Paging,
+    site_id: IdFilter = None,
+    item_id: IdFilter = None,
+    location_id: IdFilter = None,
+) -> dict[str, object]:
+    """On hand, reserved and available per item, location and status (your sites)."""
+    scope = who.site_filter()
+    sites = scope if site_id is None else [s for s in (scope or [site_id]) if s == site_id]
+    with unit_of_work(ctx.factory) as session:
+        levels = ledger.stock_levels(
+            session, site_ids=sites, item_id=item_id, location_id=location_id
+        )
+    window = levels[page.offset : page.offset + page.limit]
+    return page_body([StockOut.model_validate(lv) for lv in window], len(levels), page)

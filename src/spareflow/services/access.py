@@ -1,0 +1,109 @@
+"""Who may do what where: object- and function-level checks in one place.
+
+Every route calls one of these before acting, so the rules (OWASP API1 object level, API5
+function level) are written once. Objects outside the caller's sites are reported as not
+found, so their existence does not leak; actions the role may not take are Forbidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spareflow.errors import NotFound
+from spareflow.services import orders, work_orders
+from spareflow.services.ledger import MoveRequest
+from spareflow.services.users import Principal
+from spareflow.store.models import Location, Move
+
+# order actions that plan (planner) vs handle goods (storekeeper)
+PLAN_ACTIONS = frozenset({"confirm", "release", "allocate", "cancel", "close"})
+HANDLE_ACTIONS = frozenset(
+    {"receive", "ship", "depart", "pick", "deliver", "send", "return", "condemn"}
+)
+# which site a transfer action happens at: the source ships, the destination receives
+SOURCE_SIDE = frozenset({"release", "ship", "depart"})
+
+
+def check_moves(session: Session, who: Principal, requests: Iterable[MoveRequest]) -> None:
+    """The caller may post moves, and every site they touch is theirs."""
+    who.require("moves.write")
+    ids = {r.from_location_id for r in requests} | {r.to_location_id for r in requests}
+    sites = dict(
+        session.execute(
+            select(Location.location_id, Location.site_id).where(Location.location_id.in_(ids))
+        ).all()
+    )
+    for location_id in sorted(ids):
+        if location_id not in sites:
+            raise NotFound(f"location {location_id!r} does not exist")
+        who.require_site(sites[location_id])
+
+
+def move_for(session: Session, who: Principal, move_id: int) -> Move:
+    move = session.get(Move, move_id)
+    if move is None:
+        raise NotFound(f"move {move_id} does not exist")
+    sites = session.scalars(
+        select(Location.site_id).where(
+            Location.location_id.in_([move.from_location_id, move.to_location_id])
+        )
+    )
+    if not all(who.sees(s) for s in sites):
+        raise NotFound(f"move {move_id} does not exist")
+    return move
+
+
+def check_new_order(who: Principal, kind: str, site_id: str, source_site_id: str | None) -> None:
+    who.require("repair.create" if kind == "repair" else "orders.plan")
+    who.require_site(site_id)
+    if source_site_id is not None:
+        who.require_site(source_site_id)
+
+
+def order_for(
+    session: Session, who: Principal, order_id: int, action: str | None = None
+) -> orders.OrderView:
+    """The order if the caller may see it (and take ``action`` on it)."""
+    view = orders.get(session, order_id)
+    order = view.order
+    ends = [s for s in (order.site_id, order.source_site_id) if s is not None]
+    if not any(who.sees(s) for s in ends):
+        raise NotFound(f"order {order_id} does not exist")
+    if action is None:
+        return view
+    if order.kind == "repair" and action in ("cancel",):
+        who.require("repair.create")
+    elif action in PLAN_ACTIONS:
+        who.require("orders.plan")
+    else:
+        who.require("orders.handle")
+    acting_site = (
+        order.source_site_id
+        if order.kind == "transfer" and action in SOURCE_SIDE
+        else order.site_id
+    )
+    who.require_site(acting_site)
+    return view
+
+
+def check_new_work_order(session: Session, who: Principal, asset_id: str) -> None:
+    from spareflow.services.master import get_asset
+
+    who.require("work_orders.write")
+    asset = get_asset(session, asset_id)
+    if not who.sees(asset.site_id):
+        raise NotFound(f"asset {asset_id!r} does not exist")
+
+
+def work_order_for(
+    session: Session, who: Principal, work_order_id: int, action: str | None = None
+) -> work_orders.WorkOrderView:
+    view = work_orders.get(session, work_order_id)
+    if not who.sees(view.work_order.site_id):
+        raise NotFound(f"work order {work_order_id} does not exist")
+    if action is not None:
+        who.require("work_orders.issue" if action == "issue_parts" else "work_orders.write")
+    return view
