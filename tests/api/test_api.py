@@ -259,3 +259,35 @@ def test_work_order_over_the_api(client: TestClient) -> None:
     is_problem(client.get(f"/work-orders/{wid}", headers=auth(client, "store_b")), 404)
     done = client.post(f"/work-orders/{wid}/actions/complete", json={"partial": True}, headers=tech)
     assert done.json()["status"] == "done"
+
+
+def test_concurrent_retries_with_one_key_create_once(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """Six copies of one request race; exactly one order exists and all six get it."""
+    import threading
+
+    h = {**auth(client, "plan_a"), "Idempotency-Key": "race-1"}
+    order = {
+        "kind": "purchase",
+        "site_id": "A",
+        "partner_id": "ACME",
+        "lines": [{"item_id": "P1", "quantity": 1}],
+    }
+    start = threading.Barrier(6)
+    answers: list[tuple[int, str]] = []
+
+    def post() -> None:
+        with TestClient(client.app) as mine:
+            start.wait()
+            r = mine.post("/orders", json=order, headers=h)
+            answers.append((r.status_code, r.json().get("number", r.text)))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [(201, "PO-000001")] * 6
+    with unit_of_work(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == 1
