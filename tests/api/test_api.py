@@ -75,7 +75,10 @@ def test_openapi_31_and_docs(client: TestClient) -> None:
         "/stock",
     } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
-    assert client.get("/health").json()["status"] == "ok"
+    health = client.get("/health")
+    assert health.json()["status"] == "ok"
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert health.headers["cache-control"] == "no-store"
 
 
 def test_sign_in_and_bearer_tokens(client: TestClient) -> None:
