@@ -6,7 +6,7 @@ Nothing happens at import: the engine, schema upgrade and signing key are set up
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -68,7 +68,7 @@ def create_app(
 class SecurityHeaders:
     """Headers that keep browsers from sniffing, framing or caching API answers (OWASP API8)."""
 
-    HEADERS = [
+    HEADERS: ClassVar[list[tuple[bytes, bytes]]] = [
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"no-referrer"),
