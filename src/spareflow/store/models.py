@@ -408,6 +408,46 @@ class WorkOrderEvent(Base):
     username: Mapped[str] = mapped_column(String(64))
 
 
+# --- plan runs ---------------------------------------------------------------------------------
+
+
+class PlanRun(Base):
+    """A stock plan computed from the store, kept so its orders can become drafts later."""
+
+    __tablename__ = "plan_runs"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    item_sites: Mapped[int] = mapped_column(Integer, default=0)
+    drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    drafted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PlanRunLine(Base):
+    """One item-site of a plan run: its policy and the order to place now (0: none)."""
+
+    __tablename__ = "plan_run_lines"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("plan_runs.run_id"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    site_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    policy: Mapped[str] = mapped_column(String(16))
+    review_period_days: Mapped[float] = mapped_column(Float)
+    lead_time_days: Mapped[float] = mapped_column(Float)
+    reorder_point: Mapped[float] = mapped_column(Float)
+    order_up_to: Mapped[float] = mapped_column(Float)
+    order_quantity: Mapped[float] = mapped_column(Float)
+    expected_fill_rate: Mapped[float] = mapped_column(Float)
+    unit_cost: Mapped[float] = mapped_column(Float)
+    on_hand: Mapped[float] = mapped_column(Float)
+    order_now: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_plan_run_lines_run_site", "run_id", "site_id"),)
+
+
 # --- API bookkeeping ----------------------------------------------------------------------------
 
 
