@@ -96,7 +96,7 @@ def main() -> None:
     try:
         with admin.begin() as c:
             c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - report and skip the backend
+    except Exception as exc:
         print(f"  postgresql skipped: {exc}")
         return
     try:
