@@ -441,30 +441,39 @@ def _lock(
         by_pair[(key[0], key[1])].append(key)
     found: dict[tuple[str, str, str, str, str], Balance] = {}
     for pair in sorted(by_pair):
-        insert_missing(
-            session,
-            Balance.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "item_id": k[0],
-                    "location_id": k[1],
-                    "lot": k[2],
-                    "serial": k[3],
-                    "status": k[4],
-                    "quantity": Decimal(0),
-                }
-                for k in by_pair[pair]
-            ],
-        )
-        rows = session.scalars(
-            select(Balance)
-            .where(Balance.item_id == pair[0], Balance.location_id == pair[1])
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        for row in rows:
-            found[(row.item_id, row.location_id, row.lot, row.serial, row.status)] = row
+        rows = _locked_rows(session, pair)
+        missing = [k for k in by_pair[pair] if k not in rows]
+        if missing:  # first stock of these keys: create their rows, then lock them too
+            insert_missing(
+                session,
+                Balance.__table__,  # type: ignore[arg-type]
+                [
+                    {
+                        "item_id": k[0],
+                        "location_id": k[1],
+                        "lot": k[2],
+                        "serial": k[3],
+                        "status": k[4],
+                        "quantity": Decimal(0),
+                    }
+                    for k in missing
+                ],
+            )
+            rows = _locked_rows(session, pair)
+        found.update(rows)
     return found
+
+
+def _locked_rows(
+    session: Session, pair: tuple[str, str]
+) -> dict[tuple[str, str, str, str, str], Balance]:
+    rows = session.scalars(
+        select(Balance)
+        .where(Balance.item_id == pair[0], Balance.location_id == pair[1])
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {(r.item_id, r.location_id, r.lot, r.serial, r.status): r for r in rows}
 
 
 def _reservation_uses(requests: Sequence[MoveRequest]) -> dict[int, Decimal]:
