@@ -247,10 +247,14 @@ def stock_inputs(facts: pl.DataFrame, classes: pl.DataFrame) -> StockInputs:
 
 
 def order_now(position: F64, reorder_point: NDArray[np.int64], quantity: NDArray[np.int64]) -> F64:
-    """Units to order now: the smallest multiple of Q lifting the position above r."""
-    gap = reorder_point + 1 - position
-    n = np.ceil(np.maximum(gap, 0.0) / np.maximum(quantity, 1))
-    return np.where(position <= reorder_point, n * quantity, 0.0)
+    """Units to order now: the smallest multiple of Q lifting the position above r.
+
+    k Q + p > r  <=>  k = floor((r - p) / Q) + 1 for p <= r; exact for fractional
+    positions too (stock kept in litres or metres), where ceil((r + 1 - p) / Q) over-orders.
+    """
+    q = np.maximum(quantity, 1)
+    n = np.floor(np.maximum(reorder_point - position, 0.0) / q) + 1.0
+    return np.where(position <= reorder_point, n * q, 0.0)
 
 
 def stock_plan(
