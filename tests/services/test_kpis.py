@@ -76,17 +76,14 @@ def feb(day: int, hour: int = 0) -> datetime:
 def new_order(
     s: Session, kind: str, site: str, lines: Sequence[LineIn], at: datetime, **kw: Any
 ) -> int:
-    """Create an order as if at ``at`` (create stamps the wall clock)."""
-    view = orders.create(s, kind, site, lines, "u", **kw)
-    view.order.created_at = at
-    orders.events(s, view.order.order_id)[-1].at = at
+    """Create an order dated ``at``."""
+    view = orders.create(s, kind, site, lines, "u", created_at=at, **kw)
     return view.order.order_id
 
 
 def step(s: Session, order_id: int, action: str, at: datetime, **payload: Any) -> None:
-    """Act on an order at ``at``: the payload carries it, and the event is stamped with it."""
+    """Act on an order at ``at`` (the event is stamped with it)."""
     orders.act(s, order_id, action, "u", {"at": at, **payload})
-    orders.events(s, order_id)[-1].at = at
 
 
 def job(s: Session, work_order_id: int, action: str, at: datetime, **payload: Any) -> str:
@@ -100,8 +97,7 @@ def failure(s: Session, asset: str, at: datetime, parts: Sequence[tuple[str, int
 
 
 def planned(s: Session, asset: str, at: datetime, parts: Sequence[tuple[str, int]] = ()) -> int:
-    view = work_orders.create(s, asset, "planned", "tech", parts=parts)
-    view.work_order.opened_at = at  # create opens planned jobs now
+    view = work_orders.create(s, asset, "planned", "tech", parts=parts, opened_at=at)
     return view.work_order.work_order_id
 
 
@@ -110,8 +106,18 @@ def put(
 ) -> None:
     ledger.post(
         s,
-        [MoveRequest(item, Decimal(qty), ADJ, loc, "import", moved_at=at,
-                     from_status=status, to_status=status)],
+        [
+            MoveRequest(
+                item,
+                Decimal(qty),
+                ADJ,
+                loc,
+                "import",
+                moved_at=at,
+                from_status=status,
+                to_status=status,
+            )
+        ],
         "x",
     )
 
@@ -146,22 +152,45 @@ def month(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         step(s, po3, "confirm", feb(10))
         step(s, po3, "receive", feb(15), quantities={1: 2})
         co4 = new_order(s, "customer", "DC", [LineIn("P2", q(1))], feb(21), partner_id="AIRLINE")
-        for action, at in (("allocate", feb(21, 1)), ("pick", feb(22)), ("ship", feb(22)),
-                           ("deliver", feb(22, 6))):
+        for action, at in (
+            ("allocate", feb(21, 1)),
+            ("pick", feb(22)),
+            ("ship", feb(22)),
+            ("deliver", feb(22, 6)),
+        ):
             step(s, co4, action, at)
         wo5 = failure(s, "PUMP-2", feb(29, 18))
         assert job(s, wo5, "start", feb(29, 19)) == "in_progress"
 
-        po1 = new_order(s, "purchase", "DC", [LineIn("P1", q(20))], t(0), partner_id="ACME",
-                        promised_date=date(2024, 3, 10))
+        po1 = new_order(
+            s,
+            "purchase",
+            "DC",
+            [LineIn("P1", q(20))],
+            t(0),
+            partner_id="ACME",
+            promised_date=date(2024, 3, 10),
+        )
         job(s, wo5, "complete", t(0, 6))
-        co1 = new_order(s, "customer", "DC", [LineIn("P1", q(5)), LineIn("P2", q(2))], t(1),
-                        partner_id="AIRLINE", promised_date=date(2024, 3, 10))
+        co1 = new_order(
+            s,
+            "customer",
+            "DC",
+            [LineIn("P1", q(5)), LineIn("P2", q(2))],
+            t(1),
+            partner_id="AIRLINE",
+            promised_date=date(2024, 3, 10),
+        )
         po2 = new_order(
-            s, "purchase", "DC",
-            [LineIn("P2", q(10), due_date=date(2024, 3, 12)),
-             LineIn("P1", q(5), due_date=date(2024, 3, 20))],
-            t(1), partner_id="BOLTS",
+            s,
+            "purchase",
+            "DC",
+            [
+                LineIn("P2", q(10), due_date=date(2024, 3, 12)),
+                LineIn("P1", q(5), due_date=date(2024, 3, 20)),
+            ],
+            t(1),
+            partner_id="BOLTS",
         )
         step(s, po2, "confirm", t(1))
         step(s, co1, "allocate", t(1, 1))
@@ -175,8 +204,14 @@ def month(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         po4 = new_order(s, "purchase", "BASE", [LineIn("P2", q(6))], t(3), partner_id="BOLTS")
         step(s, po4, "confirm", t(3))
         step(s, co1, "deliver", t(4))
-        co2 = new_order(s, "customer", "DC", [LineIn("P1", q(30), due_date=date(2024, 3, 8))],
-                        t(5), partner_id="AIRLINE")
+        co2 = new_order(
+            s,
+            "customer",
+            "DC",
+            [LineIn("P1", q(30), due_date=date(2024, 3, 8))],
+            t(5),
+            partner_id="AIRLINE",
+        )
         step(s, co2, "allocate", t(5, 1))
         wo6 = failure(s, "PUMP-3", t(5))
         step(s, po1, "receive", t(6))
@@ -185,8 +220,21 @@ def month(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         step(s, co2, "allocate", t(6, 1))
         step(s, co2, "pick", t(7))
         step(s, co2, "ship", t(7))
-        ledger.post(s, [MoveRequest("R1", q(1), "DC/STOCK", "DC/STOCK", "status_change",
-                                    from_status="unserviceable", moved_at=t(8))], "x")
+        ledger.post(
+            s,
+            [
+                MoveRequest(
+                    "R1",
+                    q(1),
+                    "DC/STOCK",
+                    "DC/STOCK",
+                    "status_change",
+                    from_status="unserviceable",
+                    moved_at=t(8),
+                )
+            ],
+            "x",
+        )
         step(s, po2, "receive", t(9), quantities={1: 10})
         step(s, co2, "deliver", t(10), received={1: {"quantity": 29}})
         wo2 = failure(s, "PUMP-2", t(10), [("P2", 2)])
@@ -200,8 +248,14 @@ def month(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         step(s, co3, "ship", t(13))
         step(s, po4, "close", t(13))
         step(s, co3, "deliver", t(14), received={"1": {"item_id": "P1"}})
-        co6 = new_order(s, "customer", "BASE", [LineIn("P1", q(3)), LineIn("P3", q(1))], t(15),
-                        partner_id="AIRLINE")
+        co6 = new_order(
+            s,
+            "customer",
+            "BASE",
+            [LineIn("P1", q(3)), LineIn("P3", q(1))],
+            t(15),
+            partner_id="AIRLINE",
+        )
         step(s, co6, "allocate", t(15, 1))
         wo4 = planned(s, "CRANE", t(19), [("P2", 1)])
         assert job(s, wo4, "start", t(20)) == "in_progress"
@@ -220,8 +274,12 @@ def month(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return factory
 
 
-def report(factory: sessionmaker[Session], sites: list[str] | None = None,
-           start: datetime = START, end: datetime = END) -> kpis.KpiReport:
+def report(
+    factory: sessionmaker[Session],
+    sites: list[str] | None = None,
+    start: datetime = START,
+    end: datetime = END,
+) -> kpis.KpiReport:
     with unit_of_work(factory) as s:
         return kpis.compute(s, start, end, sites)
 
@@ -321,10 +379,14 @@ def test_site_filter(month: sessionmaker[Session]) -> None:
     # a real zero: BASE's one purchase order was closed short
     assert ratio(base.otif_purchase_orders) == (0, 1) and ratio(dc.otif_purchase_orders) == (2, 3)
     assert (ratio(dc.fill_rate_customer_orders), ratio(dc.fill_rate_work_orders)) == (
-        (29, 40), (1, 1))
+        (29, 40),
+        (1, 1),
+    )
     assert ratio(dc.fill_rate) == (30, 41)
     assert (ratio(base.fill_rate_customer_orders), ratio(base.fill_rate_work_orders)) == (
-        (1, 4), (1, 3))
+        (1, 4),
+        (1, 3),
+    )
     assert ratio(base.fill_rate) == (2, 7)
     assert dc.mttr is None and base.mttr is not None and base.mttr.hours.count == 3
     assert dc.availability is not None and base.availability is not None
@@ -338,24 +400,35 @@ def test_site_filter(month: sessionmaker[Session]) -> None:
     assert base.inventory.turns_per_year == approx(1.2 * 365 / 30)
     assert dc.stockouts is not None and base.stockouts is not None
     assert (dc.stockouts.demand_events, dc.stockouts.short_events) == (5, 1)
-    assert (dc.stockouts.item_locations_with_demand, dc.stockouts.item_locations_out_of_stock) \
-        == (2, 0)
+    assert (dc.stockouts.item_locations_with_demand, dc.stockouts.item_locations_out_of_stock) == (
+        2,
+        0,
+    )
     assert (base.stockouts.demand_events, base.stockouts.short_events) == (3, 2)
-    assert (base.stockouts.item_locations_with_demand,
-            base.stockouts.item_locations_out_of_stock) == (3, 2)
+    assert (
+        base.stockouts.item_locations_with_demand,
+        base.stockouts.item_locations_out_of_stock,
+    ) == (3, 2)
     both = report(month, ["BASE", "DC"])
     assert both.as_dict() | {"site_ids": None} == report(month).as_dict()
 
 
 def test_no_data_is_none_not_zero(month: sessionmaker[Session]) -> None:
-    for r in (report(month, ["EMPTY"]),
-              report(month, start=datetime(2023, 1, 1, tzinfo=UTC),
-                     end=datetime(2023, 2, 1, tzinfo=UTC))):
+    for r in (
+        report(month, ["EMPTY"]),
+        report(month, start=datetime(2023, 1, 1, tzinfo=UTC), end=datetime(2023, 2, 1, tzinfo=UTC)),
+    ):
         assert r.order_lead_time_days is None and r.supplier_lead_time_days is None
         assert r.supplier_lead_time_days_by_partner == {}
-        for share in (r.order_accuracy, r.fill_rate, r.fill_rate_customer_orders,
-                      r.fill_rate_work_orders, r.otif_customer_orders, r.otif_purchase_orders,
-                      r.perfect_order_rate):
+        for share in (
+            r.order_accuracy,
+            r.fill_rate,
+            r.fill_rate_customer_orders,
+            r.fill_rate_work_orders,
+            r.otif_customer_orders,
+            r.otif_purchase_orders,
+            r.perfect_order_rate,
+        ):
             assert share is None
         assert r.mttr is None and r.stockouts is None
         assert r.inventory.value_end == 0 and r.inventory.cost_of_goods_issued == 0
@@ -363,8 +436,9 @@ def test_no_data_is_none_not_zero(month: sessionmaker[Session]) -> None:
     assert report(month, ["EMPTY"]).availability is None  # no assets there
     assert report(month, []).availability is None  # no sites at all
     # January 2023: assets exist and nothing was down
-    early = report(month, start=datetime(2023, 1, 1, tzinfo=UTC),
-                   end=datetime(2023, 2, 1, tzinfo=UTC))
+    early = report(
+        month, start=datetime(2023, 1, 1, tzinfo=UTC), end=datetime(2023, 2, 1, tzinfo=UTC)
+    )
     assert early.availability is not None and early.availability.value == 1.0
 
 
@@ -375,7 +449,10 @@ def test_report_as_json(month: sessionmaker[Session]) -> None:
     assert out["inventory"]["value_end"] == "392" and out["inventory"]["value_start"] == "456"
     assert out["mttr"] is None
     assert out["supplier_lead_time_days_by_partner"]["ACME"] == {
-        "count": 1, "mean": 4.0, "p90": 4.0}
+        "count": 1,
+        "mean": 4.0,
+        "p90": 4.0,
+    }
     assert out["stockouts"]["short_events"] == 1
 
 
@@ -399,8 +476,15 @@ def test_delivery_times_are_taken_in_utc(factory: sessionmaker[Session]) -> None
             (feb(27), datetime(2024, 3, 1, 1, 0, tzinfo=plus2)),  # Feb 29 23:00 UTC: out
             (t(28), datetime(2024, 3, 31, 1, 30, tzinfo=plus2)),  # Mar 30 23:30 UTC: in
         ):
-            oid = new_order(s, "customer", "DC", [LineIn("P1", Decimal(1))], created,
-                            partner_id="AIRLINE", promised_date=date(2024, 3, 30))
+            oid = new_order(
+                s,
+                "customer",
+                "DC",
+                [LineIn("P1", Decimal(1))],
+                created,
+                partner_id="AIRLINE",
+                promised_date=date(2024, 3, 30),
+            )
             for action in ("allocate", "pick", "ship"):
                 step(s, oid, action, created)
             step(s, oid, "deliver", delivered)
@@ -416,11 +500,18 @@ def test_reversed_issues_are_netted_when_posted(factory: sessionmaker[Session]) 
     with unit_of_work(factory) as s:
         world(s)
         put(s, "P1", 10, "DC/STOCK", feb(1))
-        moves = ledger.post(s, [
-            MoveRequest("P1", Decimal(2), "DC/STOCK", "VIRTUAL/CUSTOMER", "issue", moved_at=t(1)),
-            MoveRequest("P1", Decimal(3), "DC/STOCK", "VIRTUAL/CONSUMED", "consumption",
-                        moved_at=t(2)),
-        ], "x")
+        moves = ledger.post(
+            s,
+            [
+                MoveRequest(
+                    "P1", Decimal(2), "DC/STOCK", "VIRTUAL/CUSTOMER", "issue", moved_at=t(1)
+                ),
+                MoveRequest(
+                    "P1", Decimal(3), "DC/STOCK", "VIRTUAL/CONSUMED", "consumption", moved_at=t(2)
+                ),
+            ],
+            "x",
+        )
         before = datetime.now(UTC)
         ledger.reverse(s, moves[1].move_id, "x")  # stamped now, not at t(2)
         after = datetime.now(UTC) + timedelta(seconds=1)
@@ -443,8 +534,9 @@ def test_invariants_over_random_periods(month: sessionmaker[Session]) -> None:
         balances = sum(
             (level.on_hand * cost[level.item_id] for level in ledger.stock_levels(s)), Decimal(0)
         )
-        assert kpis.compute(s, START, datetime(2099, 1, 1, tzinfo=UTC)).inventory.value_end \
-            == balances
+        assert (
+            kpis.compute(s, START, datetime(2099, 1, 1, tzinfo=UTC)).inventory.value_end == balances
+        )
         deliveries = [
             (e.order_id, datetime.fromisoformat(e.detail["delivered_at"]))
             for e in s.scalars(select(OrderEvent).where(OrderEvent.action == "deliver"))
@@ -452,10 +544,16 @@ def test_invariants_over_random_periods(month: sessionmaker[Session]) -> None:
         for _ in range(8):
             a, b = sorted(rng.uniform(-40, 45, size=2))
             start, end = t(float(a)), t(float(b) + 0.5)
-            whole, dc, base = (kpis.compute(s, start, end, sites)
-                               for sites in (None, ["DC"], ["BASE"]))
-            for share in (whole.order_accuracy, whole.fill_rate, whole.otif_customer_orders,
-                          whole.otif_purchase_orders, whole.perfect_order_rate):
+            whole, dc, base = (
+                kpis.compute(s, start, end, sites) for sites in (None, ["DC"], ["BASE"])
+            )
+            for share in (
+                whole.order_accuracy,
+                whole.fill_rate,
+                whole.otif_customer_orders,
+                whole.otif_purchase_orders,
+                whole.perfect_order_rate,
+            ):
                 assert share is None or 0 <= share.value <= 1
             assert whole.availability is not None and 0 <= whole.availability.value <= 1
             for part in ("fill_rate", "otif_purchase_orders"):
@@ -467,12 +565,14 @@ def test_invariants_over_random_periods(month: sessionmaker[Session]) -> None:
                     assert total.denominator == sum(p.denominator for p in parts)
             assert whole.inventory.value_end == dc.inventory.value_end + base.inventory.value_end
             assert whole.inventory.cost_of_goods_issued == (
-                dc.inventory.cost_of_goods_issued + base.inventory.cost_of_goods_issued)
+                dc.inventory.cost_of_goods_issued + base.inventory.cost_of_goods_issued
+            )
             # accuracy, counted line by line from the ORM objects
             delivered = {oid for oid, at in deliveries if start <= at < end}
             lines = [line for line in s.scalars(select(OrderLine)) if line.order_id in delivered]
-            expected = kpis.Ratio.of(sum(bool(line.delivered_right_first_time) for line in lines),
-                                     len(lines))
+            expected = kpis.Ratio.of(
+                sum(bool(line.delivered_right_first_time) for line in lines), len(lines)
+            )
             assert whole.order_accuracy == expected
             kinds = {o.order_id: o.kind for o in s.scalars(select(Order))}
             assert all(kinds[oid] == "customer" for oid in delivered)

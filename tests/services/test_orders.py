@@ -250,3 +250,28 @@ def test_completing_without_parts_needs_consent(world: sessionmaker[Session]) ->
             work_orders.act(s, wid, "complete", "tech")
         done = work_orders.act(s, wid, "complete", "tech", {"partial": True})
         assert done.work_order.status == "done"
+
+
+def test_steps_can_be_dated_but_not_in_the_future_or_out_of_order(
+    world: sessionmaker[Session],
+) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=10)
+    with unit_of_work(world) as s:
+        po = orders.create(
+            s, "purchase", "DC", [LineIn("P1", Decimal(1))], "b", partner_id="ACME", created_at=t0
+        )
+        oid = po.order.order_id
+        with pytest.raises(ParameterError, match="is before the order's last step"):
+            orders.act(s, oid, "confirm", "b", {"at": t0 - timedelta(hours=1)})
+        with pytest.raises(ParameterError, match="is in the future"):
+            orders.act(s, oid, "confirm", "b", {"at": datetime.now(UTC) + timedelta(days=1)})
+        orders.act(s, oid, "confirm", "b", {"at": t0 + timedelta(days=1)})
+        orders.act(s, oid, "receive", "s", {"at": t0 + timedelta(days=4)})
+        stamps = [(e.action, e.at) for e in orders.events(s, oid)]
+        assert stamps == [
+            ("create", t0),
+            ("confirm", t0 + timedelta(days=1)),
+            ("receive", t0 + timedelta(days=4)),
+        ]
+        (receipt,) = ledger.stock_levels(s, item_id="P1")
+        assert receipt.on_hand == 1

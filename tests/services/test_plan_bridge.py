@@ -31,6 +31,7 @@ from spareflow.store.session import unit_of_work
 SUP, CUS, USED = "VIRTUAL/SUPPLIER", "VIRTUAL/CUSTOMER", "VIRTUAL/CONSUMED"
 NOW = datetime.now(UTC)
 START = datetime(NOW.year - 2, NOW.month, 1, 12, tzinfo=UTC)  # two years of history
+T = NOW - timedelta(days=30)  # when this month's orders were placed
 
 
 def month(n: int, day: int = 15) -> datetime:
@@ -91,20 +92,32 @@ def store(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     with unit_of_work(factory) as s:
         # P1 at DC from ACME, received 12 days after confirmation; P2 partly, after 8
         po = orders.create(
-            s, "purchase", "DC", [LineIn("P1", Decimal(6))], "buyer", partner_id="ACME"
+            s,
+            "purchase",
+            "DC",
+            [LineIn("P1", Decimal(6))],
+            "buyer",
+            partner_id="ACME",
+            created_at=T,
         )
-        orders.act(s, po.order.order_id, "confirm", "buyer")
-        orders.act(s, po.order.order_id, "receive", "store", {"at": NOW + timedelta(days=12)})
+        orders.act(s, po.order.order_id, "confirm", "buyer", {"at": T})
+        orders.act(s, po.order.order_id, "receive", "store", {"at": T + timedelta(days=12)})
         po = orders.create(
-            s, "purchase", "DC", [LineIn("P2", Decimal(10))], "buyer", partner_id="ACME"
+            s,
+            "purchase",
+            "DC",
+            [LineIn("P2", Decimal(10))],
+            "buyer",
+            partner_id="ACME",
+            created_at=T,
         )
-        orders.act(s, po.order.order_id, "confirm", "buyer")
+        orders.act(s, po.order.order_id, "confirm", "buyer", {"at": T})
         orders.act(
             s,
             po.order.order_id,
             "receive",
             "store",
-            {"quantities": {1: 4}, "at": NOW + timedelta(days=8)},
+            {"quantities": {1: 4}, "at": T + timedelta(days=8)},
         )
         # P3 from BOLT (a draft: on order), P4 from ACME (no receipt of P4 yet)
         orders.create(s, "purchase", "DC", [LineIn("P3", Decimal(5))], "buyer", partner_id="BOLT")
@@ -116,11 +129,17 @@ def store(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         orders.act(s, po.order.order_id, "cancel", "buyer")
         # DC -> BASE: one received after 3 days, one drafted
         to = orders.create(
-            s, "transfer", "BASE", [LineIn("P1", Decimal(5))], "planner", source_site_id="DC"
+            s,
+            "transfer",
+            "BASE",
+            [LineIn("P1", Decimal(5))],
+            "planner",
+            source_site_id="DC",
+            created_at=T,
         )
         for action in ("release", "ship"):
-            orders.act(s, to.order.order_id, action, "store")
-        orders.act(s, to.order.order_id, "receive", "store", {"at": NOW + timedelta(days=3)})
+            orders.act(s, to.order.order_id, action, "store", {"at": T})
+        orders.act(s, to.order.order_id, "receive", "store", {"at": T + timedelta(days=3)})
         orders.create(
             s, "transfer", "BASE", [LineIn("P2", Decimal(2))], "planner", source_site_id="DC"
         )

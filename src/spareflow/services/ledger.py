@@ -158,8 +158,14 @@ def _post(session: Session, requests: Sequence[MoveRequest], username: str) -> l
     return moves
 
 
-def reverse(session: Session, move_id: int, username: str, note: str = "") -> Move:
-    """Post the move that undoes ``move_id``; a move can be reversed once."""
+def reverse(
+    session: Session,
+    move_id: int,
+    username: str,
+    note: str = "",
+    moved_at: datetime | None = None,
+) -> Move:
+    """Post the move that undoes ``move_id`` (at ``moved_at``, default now); once per move."""
     move = session.get(Move, move_id)
     if move is None:
         raise NotFound(f"move {move_id} does not exist")
@@ -180,6 +186,7 @@ def reverse(session: Session, move_id: int, username: str, note: str = "") -> Mo
         order_line_id=move.order_line_id,
         work_order_id=move.work_order_id,
         reverses_move_id=move_id,
+        moved_at=moved_at,
     )
     return post(session, [request], username)[0]
 

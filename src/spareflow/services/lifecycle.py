@@ -33,7 +33,7 @@ TRANSFER: Lifecycle = {
 }
 
 CUSTOMER: Lifecycle = {
-    "open": {"allocate": ("allocated", "backordered", "open"), "cancel": ("cancelled",)},
+    "open": {"allocate": ("allocated", "backordered"), "cancel": ("cancelled",)},
     "backordered": {
         "allocate": ("allocated", "backordered"),
         "pick": ("picked",),

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, NotFound, ParameterError
@@ -41,6 +41,7 @@ PARTNER_ROLE = {
     "customer": ("customer",),
     "repair": ("repair_vendor",),
 }
+MAX_CLOCK_SKEW = timedelta(minutes=5)  # a step may be dated this far ahead of the server
 SUPPLIER, CUSTOMER, TRANSIT, REPAIR, SCRAP = (
     "VIRTUAL/SUPPLIER",
     "VIRTUAL/CUSTOMER",
@@ -79,8 +80,12 @@ def create(
     priority: int = 3,
     promised_date: date | None = None,
     note: str = "",
+    created_at: datetime | None = None,
 ) -> OrderView:
-    """A new order in its initial status (purchase/transfer/repair: draft; customer: open)."""
+    """A new order in its initial status (purchase/transfer/repair: draft; customer: open).
+
+    ``created_at`` back-dates an order recorded late or imported (default: now).
+    """
     if kind not in PREFIX:
         raise ParameterError("kind", f"one of {', '.join(PREFIX)}, got {kind!r}")
     get_site(session, site_id)
@@ -123,6 +128,12 @@ def create(
                 )
         checked.append((line, q))
     now = utcnow()
+    if created_at is not None:
+        if created_at.tzinfo is None:
+            raise ParameterError("created_at", "give a time zone offset")
+        if created_at > now + MAX_CLOCK_SKEW:
+            raise ParameterError("created_at", f"{created_at.isoformat()} is in the future")
+        now = created_at
     order = Order(
         number=next_number(session, PREFIX[kind]),
         kind=kind,
@@ -152,7 +163,7 @@ def create(
         for n, (line, q) in enumerate(checked, start=1)
     ]
     session.add_all(rows)
-    _event(session, order, "create", None, order.status, username)
+    _event(session, order, "create", None, order.status, username, None, order.created_at)
     session.flush()
     return OrderView(order, rows)
 
@@ -191,6 +202,7 @@ def act(
     outcomes = lifecycle.check(lifecycle.ORDER_LIFECYCLES[order.kind], what, order.status, action)
     step = _STEPS.get((order.kind, action))
     options = dict(payload or {})
+    options["at"] = at = _when(session, order, options.get("at"))
     with session.begin_nested():
         if step is None:  # a pure status change: confirm, close, depart, pick ...
             new_status = outcomes[0]
@@ -202,9 +214,31 @@ def act(
         old = order.status
         order.status = new_status
         order.updated_at = utcnow()
-        _event(session, order, action, old, new_status, username, detail)
+        _event(session, order, action, old, new_status, username, detail, at)
         session.flush()
     return view
+
+
+def _when(session: Session, order: Order, at: datetime | None) -> datetime:
+    """The time of a step: now, or a given past time not before the order's last event."""
+    now = utcnow()
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise ParameterError("at", f"{at.isoformat()} has no time zone; give an offset")
+    if at > now + MAX_CLOCK_SKEW:
+        raise ParameterError("at", f"{at.isoformat()} is in the future")
+    last = session.scalar(
+        select(func.max(OrderEvent.at)).where(OrderEvent.order_id == order.order_id)
+    )
+    floor = last if last is not None else order.created_at
+    if floor.tzinfo is None:  # SQLite aggregates come back naive (UTC)
+        floor = floor.replace(tzinfo=UTC)
+    if at < floor:
+        raise ParameterError(
+            "at", f"{at.isoformat()} is before the order's last step ({floor.isoformat()})"
+        )
+    return at
 
 
 # --- steps -------------------------------------------------------------------------------------
@@ -393,7 +427,7 @@ def _deliver(
     at: datetime = options.get("at") or utcnow()
     for line in view.lines:
         line.last_receipt_at = at
-    return "delivered", {"lines_wrong": wrong, "delivered_at": at.isoformat()}
+    return "delivered", {"lines_wrong": wrong, "delivered_at": at.astimezone(UTC).isoformat()}
 
 
 def _cancel(
@@ -475,6 +509,7 @@ def _condemn(
             from_status="unserviceable",
             to_status="unserviceable",
             order_line_id=line.line_id,
+            moved_at=options.get("at"),
         )
         for line in view.lines
     ]
@@ -557,6 +592,7 @@ def _event(
     new: str,
     username: str,
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
     session.add(
         OrderEvent(
@@ -564,6 +600,7 @@ def _event(
             action=action,
             from_status=old,
             to_status=new,
+            at=at or utcnow(),
             username=username,
             detail=detail or {},
         )

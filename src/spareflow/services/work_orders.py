@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spareflow.errors import ParameterError
@@ -47,8 +47,12 @@ def create(
     priority: int | None = None,
     description: str = "",
     failed_at: datetime | None = None,
+    opened_at: datetime | None = None,
 ) -> WorkOrderView:
-    """Open a work order; a failure takes the asset down from ``failed_at`` (default now)."""
+    """Open a work order; a failure takes the asset down from ``failed_at`` (default now).
+
+    ``opened_at`` back-dates a planned job recorded late (failures use ``failed_at``).
+    """
     if kind not in ("failure", "planned"):
         raise ParameterError("kind", f"failure or planned, got {kind!r}")
     asset = get_asset(session, asset_id)
@@ -59,6 +63,11 @@ def create(
         raise ParameterError("failed_at", "only failure work orders have a failure time")
     if failed_at is not None and failed_at > now:
         raise ParameterError("failed_at", f"in the future: {failed_at.isoformat()}")
+    if opened_at is not None:
+        if kind == "failure":
+            raise ParameterError("opened_at", "a failure opens at failed_at")
+        if opened_at.tzinfo is None or opened_at > now:
+            raise ParameterError("opened_at", f"a past time with an offset, got {opened_at}")
     prio = priority if priority is not None else (1 if kind == "failure" else 5)
     if not 1 <= prio <= 9:
         raise ParameterError("priority", f"1 (equipment down) to 9, got {prio}")
@@ -69,7 +78,7 @@ def create(
         if q <= 0:
             raise ParameterError(f"parts[{n}].quantity", f"must be > 0, got {fmt(q)}")
         checked.append((item_id, q))
-    opened = failed_at or now
+    opened = failed_at or opened_at or now
     wo = WorkOrder(
         number=next_number(session, "WO"),
         asset_id=asset_id,
@@ -126,8 +135,19 @@ def act(
     outcomes = lifecycle.check(lifecycle.WORK_ORDER, what, wo.status, action)
     options = dict(payload or {})
     at: datetime = options.get("at") or utcnow()
-    if at < wo.opened_at:
-        raise ParameterError("at", f"{at.isoformat()} is before the work order was opened")
+    last = session.scalar(
+        select(func.max(WorkOrderEvent.at)).where(WorkOrderEvent.work_order_id == work_order_id)
+    )
+    floor = max(
+        wo.opened_at,
+        last.replace(tzinfo=UTC) if last and last.tzinfo is None else last or wo.opened_at,
+    )
+    if at.tzinfo is None:
+        raise ParameterError("at", f"{at.isoformat()} has no time zone; give an offset")
+    if at < floor:
+        raise ParameterError(
+            "at", f"{at.isoformat()} is before the job's last step ({floor.isoformat()})"
+        )
     with session.begin_nested():
         if action == "start":
             new = "in_progress" if _reserve_parts(session, view, username) else "waiting_for_parts"

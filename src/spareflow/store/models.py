@@ -227,6 +227,7 @@ class Move(Base):
         CheckConstraint("from_status IN ('serviceable', 'unserviceable')", name="from_status"),
         CheckConstraint("to_status IN ('serviceable', 'unserviceable')", name="to_status"),
         Index("ix_moves_item_moved_at", "item_id", "moved_at"),
+        Index("ix_moves_moved_at", "moved_at"),  # period queries (KPIs, exports)
         Index("ix_moves_from_location", "from_location_id"),
         Index("ix_moves_to_location", "to_location_id"),
         Index("ix_moves_order_line", "order_line_id"),
