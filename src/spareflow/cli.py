@@ -268,8 +268,12 @@ def forecast(
 
 @app.command()
 def plan(
-    dataset: Annotated[Path, typer.Argument(help="Planning dataset folder.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the plan, summary and report.")],
+    dataset: Annotated[
+        Path | None, typer.Argument(help="Planning dataset folder (or give --from-store).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the plan, summary and report.")
+    ] = Path("plan-out"),
     target: Annotated[
         float, typer.Option(help="Default target fill rate (targets table rows win).")
     ] = 0.95,
@@ -312,6 +316,20 @@ def plan(
     per_base: Annotated[
         bool, typer.Option("--per-base", help="Every base meets --availability, not the fleet.")
     ] = False,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Plan the operations store (SPAREFLOW_DATABASE_URL or ./spareflow.db): "
+            "demand from issues and consumption, stock on hand, on order from open orders. "
+            "The exported dataset is kept in OUT/dataset.",
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="With --from-store: end of the demand history (YYYY-MM-DD, UTC; "
+                     "default the start of the current period)."),
+    ] = None,
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
     try:
@@ -339,17 +357,54 @@ def plan(
             availability=availability,
             availability_per_base=per_base,
         )
-        ds = load_dataset(dataset)
+        if (dataset is None) == (not from_store):
+            raise ParameterError("DATASET", "give a dataset folder or --from-store, not both")
+        if as_of is not None and not from_store:
+            raise ParameterError("--as-of", "only goes with --from-store")
         runner = make_engine(engine, scheduler)
         try:
             with _progress() as progress:
-                _, paths = run_plan(ds, out, params, csv=csv, progress=progress, engine=runner)
+                if from_store:
+                    paths = _plan_store(out, params, as_of, csv, progress, runner)
+                else:
+                    ds = load_dataset(dataset)  # type: ignore[arg-type]
+                    _, paths = run_plan(
+                        ds, out, params, csv=csv, progress=progress, engine=runner
+                    )
         finally:
             runner.close()
     except SpareflowError as exc:
         raise _fail(exc) from None
     for label, path in paths.items():
         print(f"{label:>9}: {path}")
+
+
+def _plan_store(
+    out: Path, params: Any, as_of: str | None, csv: bool, progress: Any, runner: Any
+) -> dict[str, Path]:
+    """``plan --from-store``: export the store beside the plan, then plan it."""
+    from datetime import UTC, datetime
+
+    from spareflow.services.plan_bridge import plan_from_store
+    from spareflow.store.session import make_engine as make_store
+    from spareflow.store.session import session_factory, upgrade
+
+    when = None
+    if as_of is not None:
+        try:
+            when = datetime.fromisoformat(as_of).replace(tzinfo=UTC)
+        except ValueError:
+            raise ParameterError("--as-of", f"a date YYYY-MM-DD, got {as_of!r}") from None
+    store = make_store()
+    upgrade(store)
+    try:
+        result = plan_from_store(
+            session_factory(store), out, params, as_of=when, dataset_dir=out / "dataset",
+            csv=csv, progress=progress, engine=runner,
+        )
+    finally:
+        store.dispose()
+    return {**result.paths, "dataset": out / "dataset"}
 
 
 @app.command()

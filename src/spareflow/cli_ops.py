@@ -7,14 +7,21 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from spareflow.errors import ParameterError, SpareflowError
+from spareflow.errors import NotFound, ParameterError, SpareflowError
 
 user_app = typer.Typer(help="Users of the operations service.", no_args_is_help=True)
 db_app = typer.Typer(help="The operations store (SQLite or PostgreSQL).", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders in the operations store.", no_args_is_help=True)
+
+UserOpt = Annotated[
+    str, typer.Option("--user", help="The store user this is done as (recorded on every row).")
+]
 
 
 def _fail(exc: SpareflowError) -> typer.Exit:
@@ -36,8 +43,10 @@ def serve(
         from spareflow.store.session import database_url
 
         app = create_app()
-        print(f"spareflow API on http://{host}:{port} (docs at /docs), store "
-              f"{_safe(database_url())}", file=sys.stderr)
+        print(
+            f"spareflow API on http://{host}:{port} (docs at /docs), store {_safe(database_url())}",
+            file=sys.stderr,
+        )
     except SpareflowError as exc:
         raise _fail(exc) from None
     uvicorn.run(app, host=host, port=port, log_level="info")
@@ -81,10 +90,117 @@ def db_upgrade() -> None:
 
         engine = make_engine()
         upgrade(engine)
-        print(f"store {_safe(database_url())} at revision {current_revision(engine)}",
-              file=sys.stderr)
+        print(
+            f"store {_safe(database_url())} at revision {current_revision(engine)}", file=sys.stderr
+        )
     except SpareflowError as exc:
         raise _fail(exc) from None
+
+
+@orders_app.command("draft")
+def orders_draft(
+    plan: Annotated[Path, typer.Argument(help="A plan folder (plan.parquet) or plan table.")],
+    user: UserOpt,
+    default_supplier: Annotated[
+        str | None, typer.Option(help="Supplier for purchases whose item has none on record.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only print what would be ordered.")
+    ] = False,
+) -> None:
+    """Turn a plan's orders to place now into draft purchase and transfer orders."""
+    try:
+        import polars as pl
+
+        from spareflow.services.plan_bridge import draft_orders, orders_to_place
+
+        table = plan / "plan.parquet" if plan.is_dir() else plan
+        if not table.is_file():
+            raise NotFound(f"{table}: no such plan table")
+        if table.suffix not in (".parquet", ".csv"):
+            raise ParameterError("PLAN", f"{table}: a .parquet or .csv plan table")
+        try:
+            frame = pl.read_parquet(table) if table.suffix == ".parquet" else pl.read_csv(table)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise ParameterError("PLAN", f"{table}: not a readable plan table ({exc})") from None
+        if dry_run:
+            todo = orders_to_place(frame)
+            for row in todo.iter_rows(named=True):
+                print(f"{row['site_id']}\t{row['item_id']}\t{row['quantity']:g}")
+            print(f"{todo.height:,} item-sites would be ordered", file=sys.stderr)
+            return
+        factory, engine = _store()
+        from spareflow.store.session import unit_of_work
+
+        with unit_of_work(factory) as session:
+            _check_user(session, user)
+            made = draft_orders(session, frame, user, default_supplier=default_supplier)
+            lines = [
+                f"{v.order.number}\t{v.order.kind}\t{v.order.site_id}\t"
+                f"{v.order.partner_id or v.order.source_site_id}\t{len(v.lines)} lines"
+                for v in made
+            ]
+        engine.dispose()
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    print("\n".join(lines)) if lines else None
+    print(f"{len(lines):,} draft orders created", file=sys.stderr)
+
+
+def kpis(
+    start: Annotated[str, typer.Option(help="Period start, YYYY-MM-DD (UTC) or ISO time.")],
+    end: Annotated[str, typer.Option(help="Period end (exclusive), YYYY-MM-DD or ISO time.")],
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="Only this site (repeatable).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the KPIs as JSON here.")] = None,
+) -> None:
+    """Operations KPIs for a period: lead times, accuracy, fill rate, OTIF, MTTR ..."""
+    try:
+        import json
+
+        from spareflow.services.kpis import compute
+        from spareflow.store.session import unit_of_work
+
+        when = [_moment("--start", start), _moment("--end", end)]
+        factory, engine = _store()
+        with unit_of_work(factory) as session:
+            report = compute(session, when[0], when[1], list(site) if site else None).as_dict()
+        engine.dispose()
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    text = json.dumps(report, indent=2)
+    if out is None:
+        print(text)
+        return
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def _moment(option: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ParameterError(option, f"a date YYYY-MM-DD or an ISO time, got {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _store() -> tuple[Any, Any]:
+    """A session factory on the store (migrated), and its engine to dispose."""
+    from spareflow.store.session import make_engine, session_factory, upgrade
+
+    engine = make_engine()
+    upgrade(engine)
+    return session_factory(engine), engine
+
+
+def _check_user(session: Any, username: str) -> None:
+    from spareflow.store.models import User
+
+    if session.get(User, username) is None:
+        raise NotFound(f"--user: no user {username!r} in the store (spareflow user add)")
 
 
 def _safe(url: str) -> str:
@@ -96,5 +212,7 @@ def _safe(url: str) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(kpis)
     app.add_typer(user_app, name="user")
     app.add_typer(db_app, name="db")
+    app.add_typer(orders_app, name="orders")

@@ -1,0 +1,125 @@
+"""The operations commands as a user runs them on a SQLite store: plan it, draft its
+orders, read its KPIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import select
+
+from spareflow.services import ledger, master, orders, users
+from spareflow.services.ledger import MoveRequest
+from spareflow.services.orders import LineIn
+from spareflow.store.models import Order
+from spareflow.store.session import make_engine, session_factory, unit_of_work, upgrade
+
+PASSWORD = "correct horse battery"
+
+
+def spareflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPAREFLOW_DATABASE_URL": f"sqlite:///{cwd / 'ops.db'}"}
+    return subprocess.run(
+        [sys.executable, "-m", "spareflow.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def build_store(folder: Path) -> None:
+    """A depot with 20 parts, two years of weekly issues, a supplier who delivers in 10 days."""
+    engine = make_engine(f"sqlite:///{folder / 'ops.db'}")
+    upgrade(engine)
+    factory = session_factory(engine)
+    now = datetime.now(UTC)
+    with unit_of_work(factory) as s:
+        users.add_user(s, "root", PASSWORD, "admin")
+        master.add_site(s, "DEPOT")
+        master.add_partner(s, "ACME", ["supplier"], lead_time_days=10)
+        for n in range(20):
+            master.add_item(s, f"P{n:02d}", unit_cost=5 + n)
+        po = orders.create(
+            s,
+            "purchase",
+            "DEPOT",
+            [LineIn(f"P{n:02d}", Decimal(1)) for n in range(20)],
+            "root",
+            partner_id="ACME",
+            created_at=now - timedelta(days=800),
+        )
+        orders.act(s, po.order.order_id, "confirm", "root", {"at": now - timedelta(days=800)})
+        orders.act(s, po.order.order_id, "receive", "root", {"at": now - timedelta(days=790)})
+        moves = []
+        for week in range(104):
+            day = now - timedelta(days=730 - 7 * week)
+            for n in range(20):
+                if (week + n) % (1 + n % 4) == 0:
+                    moves.append(
+                        MoveRequest(
+                            f"P{n:02d}",
+                            Decimal(1 + n % 3),
+                            "VIRTUAL/SUPPLIER",
+                            "DEPOT/STOCK",
+                            "receipt",
+                            moved_at=day,
+                        )
+                    )
+                    moves.append(
+                        MoveRequest(
+                            f"P{n:02d}",
+                            Decimal(1 + n % 3),
+                            "DEPOT/STOCK",
+                            "VIRTUAL/CUSTOMER",
+                            "issue",
+                            moved_at=day,
+                        )
+                    )
+        ledger.post(s, moves, "root")
+    engine.dispose()
+
+
+def test_plan_the_store_draft_its_orders_and_read_kpis(tmp_path: Path) -> None:
+    build_store(tmp_path)
+    planned = spareflow(["plan", "--from-store", "--out", "out"], tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    plan = pl.read_parquet(tmp_path / "out" / "plan.parquet")
+    assert plan.height == 20 and set(plan["site_id"]) == {"DEPOT"}
+    exported = pl.read_parquet(tmp_path / "out" / "dataset" / "demand.parquet")
+    assert exported["quantity"].sum() > 0
+    wanted = plan.filter(pl.col("order_now") > 0)
+    assert wanted.height > 0  # the depot holds one unit of each: most parts need ordering
+
+    dry = spareflow(["orders", "draft", "out", "--user", "root", "--dry-run"], tmp_path)
+    assert dry.returncode == 0 and len(dry.stdout.splitlines()) == wanted.height
+    nobody = spareflow(["orders", "draft", "out", "--user", "ghost"], tmp_path)
+    assert nobody.returncode == 2 and "no user 'ghost'" in nobody.stderr
+    drafted = spareflow(["orders", "draft", "out", "--user", "root"], tmp_path)
+    assert drafted.returncode == 0, drafted.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    with unit_of_work(session_factory(engine)) as s:
+        drafts = list(s.scalars(select(Order).where(Order.status == "draft")))
+        assert [(d.kind, d.partner_id) for d in drafts] == [("purchase", "ACME")]
+        view = orders.get(s, drafts[0].order_id)
+        got = {line.item_id: float(line.quantity) for line in view.lines}
+        assert got == {r["item_id"]: r["order_now"] for r in wanted.iter_rows(named=True)}
+    engine.dispose()
+
+    start = (datetime.now(UTC) - timedelta(days=365)).date().isoformat()
+    end = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    shown = spareflow(["kpis", "--start", start, "--end", end, "--out", "kpis.json"], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads((tmp_path / "kpis.json").read_text())
+    assert float(report["inventory"]["value_end_serviceable"]) == sum(5 + n for n in range(20))
+    bad = spareflow(["kpis", "--start", "yesterday", "--end", end], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --start:")
+    both = spareflow(["plan", "data", "--from-store", "--out", "x"], tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
