@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spareflow import __version__
 from spareflow.api import problems
 from spareflow.api.deps import Context, signing_secret
-from spareflow.api.routers import auth, master, orders, stock, users, work_orders
+from spareflow.api.routers import auth, master, orders, planning, stock, users, work_orders
 from spareflow.api.settings import Settings
 from spareflow.store.session import make_engine, session_factory, upgrade
 
@@ -50,7 +50,7 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, users, master, stock, orders, work_orders):
+    for module in (auth, users, master, stock, orders, work_orders, planning):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])
