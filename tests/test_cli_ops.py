@@ -123,3 +123,45 @@ def test_plan_the_store_draft_its_orders_and_read_kpis(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("error: --start:")
     both = spareflow(["plan", "data", "--from-store", "--out", "x"], tmp_path)
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_a_dataset_imports_once_and_plans_from_the_store(tmp_path: Path) -> None:
+    assert (
+        spareflow(
+            ["generate", "--items", "60", "--sites", "2", "--out", "data"], tmp_path
+        ).returncode
+        == 0
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    upgrade(engine)
+    with unit_of_work(session_factory(engine)) as s:
+        users.add_user(s, "root", PASSWORD, "admin")
+    engine.dispose()
+    done = spareflow(["db", "import", "data", "--user", "root"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "imported data" in done.stderr and "60 items" in done.stderr
+    again = spareflow(["db", "import", "data", "--user", "root"], tmp_path)
+    assert again.returncode == 2 and "already holds item" in again.stderr
+    (tmp_path / "bad").mkdir()
+    for name in ("items", "sites"):
+        (tmp_path / "bad" / f"{name}.csv").write_text(
+            (tmp_path / "data" / f"{name}.csv").read_text()
+        )
+    (tmp_path / "bad" / "demand.csv").write_text(
+        "item_id,site_id,date,quantity\nNOPE,S1,2024-01-01,1\n"
+    )
+    bad = spareflow(["db", "import", "bad", "--user", "root"], tmp_path)
+    assert bad.returncode == 2 and "demand.csv, row 2" in bad.stderr, bad.stderr
+    planned = spareflow(["plan", "--from-store", "--out", "out"], tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    imported = pl.read_csv(tmp_path / "data" / "stock.csv")
+    plan = pl.read_parquet(tmp_path / "out" / "plan.parquet")
+    joined = plan.join(imported, on=["item_id", "site_id"], suffix="_file")
+    assert joined.height == plan.height
+    assert (joined["on_hand"] == joined["on_hand_file"]).all()
+    # an item-site the file lists with nothing on hand, on order or ever demanded leaves
+    # no trace in the ledger, so the store does not plan it
+    idle = imported.join(plan, on=["item_id", "site_id"], how="anti")
+    assert (idle["on_hand"] == 0).all() and (idle["on_order"] == 0).all()
+    demanded = pl.read_csv(tmp_path / "data" / "demand.csv").select("item_id", "site_id")
+    assert idle.join(demanded, on=["item_id", "site_id"]).height == 0

@@ -97,6 +97,38 @@ def db_upgrade() -> None:
         raise _fail(exc) from None
 
 
+@db_app.command("import")
+def db_import(
+    dataset: Annotated[Path, typer.Argument(help="Planning dataset folder.")],
+    user: UserOpt,
+) -> None:
+    """Import a planning dataset (master data, stock, demand history, open orders) into
+    the store in one transaction: all or nothing."""
+    try:
+        from spareflow.services.bulk_import import import_dataset
+        from spareflow.store.session import unit_of_work
+
+        factory, engine = _store()
+        with unit_of_work(factory) as session:
+            _check_user(session, user)
+        with _bars() as progress:
+            summary = import_dataset(factory, dataset, user, progress=progress)
+        engine.dispose()
+    except SpareflowError as exc:
+        raise _fail(exc) from None
+    counts = summary.as_dict()
+    seconds = counts.pop("elapsed_seconds")
+    shown = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items() if v)
+    print(f"imported {dataset} in {seconds:.1f} s: {shown}", file=sys.stderr)
+
+
+def _bars() -> Any:
+    """The main CLI's progress bars (rich, on stderr when it is a terminal)."""
+    from spareflow.cli import _progress
+
+    return _progress()
+
+
 @orders_app.command("draft")
 def orders_draft(
     plan: Annotated[Path, typer.Argument(help="A plan folder (plan.parquet) or plan table.")],
