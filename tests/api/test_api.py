@@ -294,3 +294,131 @@ def test_concurrent_retries_with_one_key_create_once(
     assert answers == [(201, "PO-000001")] * 6
     with unit_of_work(factory) as s:
         assert s.scalar(select(func.count()).select_from(Order)) == 1
+
+
+PUBLIC = {
+    ("POST", "/auth/token"),
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+}
+
+
+def test_every_route_but_sign_in_needs_a_token(client: TestClient) -> None:
+    """Function-level authorisation cannot be forgotten on a new route (OWASP API2, API5):
+    every operation the OpenAPI document lists answers 401 without a token."""
+    spec = client.get("/openapi.json").json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            if (method.upper(), path) in PUBLIC:
+                continue
+            concrete = path
+            for name in ("order_id", "run_id", "move_id", "work_order_id", "token_id"):
+                concrete = concrete.replace("{" + name + "}", "1")
+            concrete = concrete.replace("{action}", "confirm").replace("{", "").replace("}", "")
+            r = client.request(method.upper(), concrete)
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
+            checked += 1
+    assert checked >= 35
+
+
+def test_a_retried_receipt_is_not_received_twice(client: TestClient) -> None:
+    planner, store = auth(client, "plan_a"), auth(client, "store_a")
+    po = client.post(
+        "/orders",
+        json={
+            "kind": "purchase",
+            "site_id": "A",
+            "partner_id": "ACME",
+            "lines": [{"item_id": "P1", "quantity": 10}],
+        },
+        headers=planner,
+    ).json()
+    client.post(f"/orders/{po['order_id']}/actions/confirm", headers=planner)
+    retry = {**store, "Idempotency-Key": "gr-7781"}
+    receipt = {"quantities": {"1": 4}}
+    first = client.post(f"/orders/{po['order_id']}/actions/receive", json=receipt, headers=retry)
+    again = client.post(f"/orders/{po['order_id']}/actions/receive", json=receipt, headers=retry)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    lines = client.get(f"/orders/{po['order_id']}", headers=store).json()["lines"]
+    assert lines[0]["quantity_received"] == "4"
+
+
+def test_units_by_serial_and_status(client: TestClient) -> None:
+    root = auth(client, "root")
+    client.post(
+        "/items", json={"item_id": "R1", "repairable": True, "serialised": True}, headers=root
+    )
+    moves = {
+        "moves": [
+            {
+                "item_id": "R1",
+                "quantity": 1,
+                "from_location_id": "VIRTUAL/SUPPLIER",
+                "to_location_id": "A/STOCK",
+                "reason": "receipt",
+                "serial": "SN1",
+            },
+            {
+                "item_id": "R1",
+                "quantity": 1,
+                "from_location_id": "VIRTUAL/SUPPLIER",
+                "to_location_id": "A/STOCK",
+                "reason": "receipt",
+                "serial": "SN2",
+                "to_status": "unserviceable",
+            },
+        ]
+    }
+    assert client.post("/moves", json=moves, headers=auth(client, "store_a")).status_code == 201
+    units = client.get("/stock/units", params={"item_id": "R1"}, headers=auth(client, "view_a"))
+    got = [(u["serial"], u["status"], u["on_hand"]) for u in units.json()["items"]]
+    assert got == [("SN1", "serviceable", "1"), ("SN2", "unserviceable", "1")]
+    one = client.get("/stock/units", params={"serial": "SN2"}, headers=root).json()
+    assert one["total"] == 1
+    theirs = client.get("/stock/units", headers=auth(client, "store_b")).json()["items"]
+    assert [(u["item_id"], u["site_id"]) for u in theirs] == [("P1", "B")]
+
+
+def test_admins_manage_users_but_keep_one_admin(client: TestClient) -> None:
+    root = auth(client, "root")
+    moved = client.patch("/users/view_a", json={"sites": ["A", "B"]}, headers=root)
+    assert moved.json()["sites"] == ["A", "B"]
+    assert client.get("/sites", headers=auth(client, "view_a")).json()["total"] == 2
+    off = client.patch("/users/view_a", json={"active": False}, headers=root)
+    assert off.json()["active"] is False
+    r = client.post("/auth/token", data={"username": "view_a", "password": PASSWORD})
+    assert r.status_code == 401
+    last = client.patch("/users/root", json={"role": "viewer"}, headers=root)
+    assert last.status_code == 409 and "last active admin" in last.json()["detail"]
+    is_problem(
+        client.patch("/users/view_a", json={"role": "admin"}, headers=auth(client, "plan_a")), 403
+    )
+
+
+def test_assets_show_their_positions(client: TestClient) -> None:
+    made = client.post(
+        "/assets",
+        json={
+            "asset_id": "GEN-1",
+            "site_id": "A",
+            "model": "G-5",
+            "positions": [{"position": "fuel-pump", "item_id": "P1", "quantity": 2}],
+        },
+        headers=auth(client, "tech_a"),
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["positions"] == [
+        {"position": "fuel-pump", "item_id": "P1", "quantity": "2", "installed_serial": None}
+    ]
+    is_problem(
+        client.post(
+            "/assets",
+            json={"asset_id": "GEN-2", "site_id": "B", "model": "G"},
+            headers=auth(client, "tech_a"),
+        ),
+        403,
+    )

@@ -140,6 +140,13 @@ class AssetIn(In):
     positions: Annotated[list[PositionIn], Field(max_length=1000)] = []
 
 
+class PositionOut(Out):
+    position: str
+    item_id: str
+    quantity: Dec
+    installed_serial: str | None
+
+
 class AssetOut(Out):
     asset_id: str
     site_id: str
@@ -149,6 +156,7 @@ class AssetOut(Out):
     operating_hours: float | None
     utilisation_hours_per_day: float | None
     status: str
+    positions: list[PositionOut] = []
 
 
 # --- ledger ------------------------------------------------------------------------------------
@@ -208,6 +216,16 @@ class StockOut(Out):
     on_hand: Dec
     reserved: Dec
     available: Dec
+
+
+class UnitStockOut(Out):
+    item_id: str
+    location_id: str
+    site_id: str | None
+    lot: str
+    serial: str
+    status: str
+    on_hand: Dec
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -356,6 +374,13 @@ class UserIn(In):
     password: Annotated[str, Field(min_length=12, max_length=200)]
     role: Literal["admin", "planner", "storekeeper", "technician", "viewer"]
     sites: Annotated[list[Id], Field(max_length=1000)] = []
+
+
+class UserPatchIn(In):
+    role: Literal["admin", "planner", "storekeeper", "technician", "viewer"] | None = None
+    sites: Annotated[list[Id] | None, Field(max_length=1000)] = None
+    active: bool | None = None
+    password: Annotated[str | None, Field(min_length=12, max_length=200)] = None
 
 
 class UserOut(BaseModel):

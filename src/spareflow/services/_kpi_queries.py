@@ -289,8 +289,7 @@ class Query:
     def repairs(self) -> list[tuple[float, float]]:
         """(repair hours, waiting hours) of failure work orders done in the period."""
         rows = self.s.execute(
-            select(WorkOrder.downtime_start, WorkOrder.downtime_end, WorkOrder.waiting_hours)
-            .where(
+            select(WorkOrder.downtime_start, WorkOrder.downtime_end, WorkOrder.waiting_hours).where(
                 WorkOrder.kind == "failure",
                 WorkOrder.status == "done",
                 self.at_sites(WorkOrder.site_id),
@@ -339,8 +338,7 @@ class Query:
             (Move.to_location_id, Move.to_status, 1),
             (Move.from_location_id, Move.from_status, -1),
         ):
-            sums = [func.sum(case((Move.moved_at < m, Move.quantity), else_=None))
-                    for m in moments]
+            sums = [func.sum(case((Move.moved_at < m, Move.quantity), else_=None)) for m in moments]
             rows = self.s.execute(
                 select(Move.item_id, location, status, Item.unit_cost, *sums)
                 .join(Location, Location.location_id == location)

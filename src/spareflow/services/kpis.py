@@ -75,8 +75,11 @@ class Ratio:
         return float(self.numerator / self.denominator)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "numerator": fmt(self.numerator),
-                "denominator": fmt(self.denominator)}
+        return {
+            "value": self.value,
+            "numerator": fmt(self.numerator),
+            "denominator": fmt(self.denominator),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +91,11 @@ class Repair:
     waiting_share: float | None  # sum(waiting_hours) / sum(repair hours); None if that is 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hours": self.hours.as_dict(), "waiting_hours": self.waiting_hours,
-                "waiting_share": self.waiting_share}
+        return {
+            "hours": self.hours.as_dict(),
+            "waiting_hours": self.waiting_hours,
+            "waiting_share": self.waiting_share,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +111,12 @@ class Availability:
         return 1.0 - self.downtime_hours / (self.assets * self.period_hours)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "assets": self.assets, "period_hours": self.period_hours,
-                "downtime_hours": self.downtime_hours}
+        return {
+            "value": self.value,
+            "assets": self.assets,
+            "period_hours": self.period_hours,
+            "downtime_hours": self.downtime_hours,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +287,12 @@ def compute(
     repairs = db.repairs()
     repair_hours, waiting_hours = sum(h for h, _w in repairs), sum(w for _h, w in repairs)
     hours = Durations.of([h for h, _w in repairs])
-    mttr = None if hours is None else Repair(
-        hours, waiting_hours, waiting_hours / repair_hours if repair_hours > 0 else None
+    mttr = (
+        None
+        if hours is None
+        else Repair(
+            hours, waiting_hours, waiting_hours / repair_hours if repair_hours > 0 else None
+        )
     )
     assets, downtime_hours = db.availability()
     period_hours = (end - start).total_seconds() / 3600.0
@@ -332,9 +346,7 @@ def compute(
 
 def _value(stock: Stock, status: str | None = None) -> Decimal:
     """Sum of on hand x unit_cost over the stock, of one status or of both."""
-    return sum(
-        (q * cost for (_i, _l, s), (q, cost) in stock.items() if status in (None, s)), ZERO
-    )
+    return sum((q * cost for (_i, _l, s), (q, cost) in stock.items() if status in (None, s)), ZERO)
 
 
 __all__ = [

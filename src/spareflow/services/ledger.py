@@ -338,6 +338,46 @@ def stock_levels(
 
 
 @dataclass(frozen=True, slots=True)
+class UnitStock:
+    """On hand of one lot or serial number of an item at a location, in one status."""
+
+    item_id: str
+    location_id: str
+    site_id: str | None
+    lot: str
+    serial: str
+    status: str
+    on_hand: Decimal
+
+
+def stock_units(
+    session: Session,
+    *,
+    site_ids: Iterable[str] | None = None,
+    item_id: str | None = None,
+    serial: str | None = None,
+) -> list[UnitStock]:
+    """Non-zero stock per lot and serial at sites' locations: where each unit is, and
+    whether it is serviceable (repairables)."""
+    query = (
+        select(Balance, Location.site_id)
+        .join(Location, Location.location_id == Balance.location_id)
+        .where(Location.kind == "internal", Balance.quantity != 0)
+        .order_by(Balance.item_id, Balance.location_id, Balance.lot, Balance.serial)
+    )
+    if site_ids is not None:
+        query = query.where(Location.site_id.in_(list(site_ids)))
+    if item_id is not None:
+        query = query.where(Balance.item_id == item_id)
+    if serial is not None:
+        query = query.where(Balance.serial == serial)
+    return [
+        UnitStock(b.item_id, b.location_id, site, b.lot, b.serial, b.status, b.quantity)
+        for b, site in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class Mismatch:
     item_id: str
     location_id: str
@@ -573,6 +613,7 @@ __all__ = [
     "Mismatch",
     "MoveRequest",
     "StockLevel",
+    "UnitStock",
     "available",
     "fmt",
     "on_hand",
@@ -584,4 +625,5 @@ __all__ = [
     "reserved",
     "reverse",
     "stock_levels",
+    "stock_units",
 ]

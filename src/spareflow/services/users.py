@@ -177,6 +177,41 @@ def set_sites(session: Session, username: str, sites: list[str]) -> None:
     session.flush()
 
 
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    role: str | None = None,
+    sites: list[str] | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Change a user's role, sites, active flag or password; the last active admin stays."""
+    user = session.get(User, username, with_for_update=True)
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    if role is not None and role not in ROLES:
+        raise ParameterError("role", f"one of {', '.join(ROLES)}, got {role!r}")
+    demoted = user.role == "admin" and ((role not in (None, "admin")) or active is False)
+    if demoted:
+        admins = session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.active)
+        )
+        if (admins or 0) <= 1:
+            raise Conflict("the last active admin cannot be demoted or disabled", "role")
+    if password is not None:
+        check_password_rules(password)
+        user.password_hash = hash_password(password)
+    if role is not None:
+        user.role = role
+    if active is not None:
+        user.active = active
+    if sites is not None:
+        set_sites(session, username, sites)
+    session.flush()
+    return user
+
+
 def visible_sites(session: Session, who: Principal) -> list[Site]:
     query = select(Site).order_by(Site.site_id)
     if not who.all_sites:

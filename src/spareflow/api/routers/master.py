@@ -32,7 +32,7 @@ from spareflow.api.schemas import (
 from spareflow.errors import NotFound
 from spareflow.services import master
 from spareflow.services.users import Principal
-from spareflow.store.models import Asset, Item, Location, Partner, Site
+from spareflow.store.models import Asset, AssetPosition, Item, Location, Partner, Site
 from spareflow.store.session import unit_of_work
 
 router = APIRouter(tags=["master data"])
@@ -213,7 +213,7 @@ def add_asset(body: AssetIn, ctx: Ctx, who: User, request: Request, key: IdemKey
             utilisation_hours_per_day=body.utilisation_hours_per_day,
             positions={p.position: (p.item_id, p.quantity) for p in body.positions},
         )
-        return AssetOut.model_validate(row)
+        return _asset_out(session, row)
 
     return idempotency.create(ctx, request, who, key, body, work)
 
@@ -240,7 +240,18 @@ def list_assets(
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
 def get_asset(asset_id: str, ctx: Ctx, who: User) -> AssetOut:
+    """The asset with its part positions."""
     with unit_of_work(ctx.factory) as session:
         row = master.get_asset(session, asset_id)
         _hidden(who, row.site_id, f"asset {asset_id!r}")
-        return AssetOut.model_validate(row)
+        return _asset_out(session, row)
+
+
+def _asset_out(session: Session, row: Asset) -> AssetOut:
+    positions = session.scalars(
+        select(AssetPosition)
+        .where(AssetPosition.asset_id == row.asset_id)
+        .order_by(AssetPosition.position)
+    )
+    base = AssetOut.model_validate(row).model_dump(exclude={"positions"})
+    return AssetOut.model_validate({**base, "positions": list(positions)})

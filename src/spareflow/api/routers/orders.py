@@ -114,18 +114,28 @@ def order_events(order_id: int, ctx: Ctx, who: User) -> list[OrderEventOut]:
 
 @router.post("/orders/{order_id}/actions/{action}", response_model=OrderOut)
 def act(
-    order_id: int, action: Action, ctx: Ctx, who: User, body: OrderActionIn | None = None
-) -> OrderOut:
+    order_id: int,
+    action: Action,
+    ctx: Ctx,
+    who: User,
+    request: Request,
+    body: OrderActionIn | None = None,
+    key: IdemKey = None,
+) -> object:
     """Move the order along its lifecycle. Options by action: ``receive`` takes
     ``quantities`` ({line_no: qty}, default all open) and ``location_id``; ``deliver`` takes
     ``received`` ({line_no: {item_id, quantity}}) to record discrepancies; ``cancel`` and
-    ``condemn`` a ``reason``; any action an ``at`` time. Illegal steps answer 409."""
+    ``condemn`` a ``reason``; any action an ``at`` time. Illegal steps answer 409. With an
+    ``Idempotency-Key``, a retried step (a receipt whose answer was lost) is not taken twice."""
     options = (body or OrderActionIn()).model_dump(exclude_none=True)
     if "received" in options:
         options["received"] = {
             n: {k: v for k, v in line.items() if v is not None}
             for n, line in options["received"].items()
         }
-    with unit_of_work(ctx.factory) as session:
+
+    def work(session: Session) -> OrderOut:
         access.order_for(session, who, order_id, action)
         return _out(orders.act(session, order_id, action, who.username, options))
+
+    return idempotency.create(ctx, request, who, key, options, work, status=200)

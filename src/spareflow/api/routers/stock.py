@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session, aliased
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
 from spareflow.api.routers._common import IdemKey, page_body, paged
-from spareflow.api.schemas import MoveOut, MovesIn, PageOut, ReversalIn, StockOut
+from spareflow.api.schemas import (
+    MoveOut,
+    MovesIn,
+    PageOut,
+    ReversalIn,
+    StockOut,
+    UnitStockOut,
+)
 from spareflow.services import access, ledger
 from spareflow.services.ledger import MoveRequest
 from spareflow.store.models import Location, Move
@@ -128,3 +135,22 @@ def stock(
         )
     window = levels[page.offset : page.offset + page.limit]
     return page_body([StockOut.model_validate(lv) for lv in window], len(levels), page)
+
+
+@router.get("/stock/units", response_model=PageOut[UnitStockOut])
+def stock_units(
+    ctx: Ctx,
+    who: User,
+    page: Paging,
+    site_id: IdFilter = None,
+    item_id: IdFilter = None,
+    serial: IdFilter = None,
+) -> dict[str, object]:
+    """Stock per lot and serial number with its status (your sites): where is unit SN123,
+    which repairables are unserviceable."""
+    scope = who.site_filter()
+    sites = scope if site_id is None else [s for s in (scope or [site_id]) if s == site_id]
+    with unit_of_work(ctx.factory) as session:
+        units = ledger.stock_units(session, site_ids=sites, item_id=item_id, serial=serial)
+    window = units[page.offset : page.offset + page.limit]
+    return page_body([UnitStockOut.model_validate(u) for u in window], len(units), page)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
 from spareflow.api.routers._common import IdemKey, page_body, paged
-from spareflow.api.schemas import PageOut, UserIn, UserOut
+from spareflow.api.schemas import PageOut, UserIn, UserOut, UserPatchIn
 from spareflow.services import users
 from spareflow.store.models import User as UserRow
 from spareflow.store.models import UserSite
@@ -40,3 +40,25 @@ def list_users(ctx: Ctx, who: User, page: Paging) -> dict[str, object]:
     with unit_of_work(ctx.factory) as session:
         rows, total = paged(session, select(UserRow).order_by(UserRow.username), page)
         return page_body([_out(session, r) for r in rows], total, page)
+
+
+@router.get("/users/{username}", response_model=UserOut)
+def get_user(username: str, ctx: Ctx, who: User) -> UserOut:
+    if username != who.username:
+        who.require("users.admin")
+    with unit_of_work(ctx.factory) as session:
+        row = session.get(UserRow, username)
+        if row is None:
+            from spareflow.errors import NotFound
+
+            raise NotFound(f"user {username!r} does not exist")
+        return _out(session, row)
+
+
+@router.patch("/users/{username}", response_model=UserOut)
+def update_user(username: str, body: UserPatchIn, ctx: Ctx, who: User) -> UserOut:
+    """Change a role, the sites, the active flag or the password (admins only)."""
+    who.require("users.admin")
+    with unit_of_work(ctx.factory) as session:
+        row = users.update_user(session, username, **body.model_dump(exclude_none=True))
+        return _out(session, row)

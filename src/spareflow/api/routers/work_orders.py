@@ -89,12 +89,17 @@ def act(
     action: Action,
     ctx: Ctx,
     who: User,
+    request: Request,
     body: WorkOrderActionIn | None = None,
-) -> WorkOrderOut:
+    key: IdemKey = None,
+) -> object:
     """start (reserves parts; waits if any is short), wait_for_parts, issue_parts (with
     ``removed`` units back to stock), complete (``partial`` to close without missing parts),
     cancel."""
     options = (body or WorkOrderActionIn()).model_dump(exclude_none=True)
-    with unit_of_work(ctx.factory) as session:
+
+    def work(session: Session) -> WorkOrderOut:
         access.work_order_for(session, who, work_order_id, action)
         return _out(work_orders.act(session, work_order_id, action, who.username, options))
+
+    return idempotency.create(ctx, request, who, key, options, work, status=200)
