@@ -68,9 +68,7 @@ def run(
             for c in LINE_COLUMNS
         ]
     ).to_dicts()
-    record = PlanRun(
-        created_by=username, options=options, summary=summary, item_sites=table.height
-    )
+    record = PlanRun(created_by=username, options=options, summary=summary, item_sites=table.height)
     session.add(record)
     session.flush()
     if rows:
