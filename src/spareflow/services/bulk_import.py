@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from spareflow.data.load import Dataset, find_table, load_dataset, read_table
@@ -47,6 +47,7 @@ from spareflow.errors import Conflict, Fault, InputError, ParameterError
 from spareflow.services import orders
 from spareflow.services.master import default_location_id
 from spareflow.store import models
+from spareflow.store.dialect import bulk_insert
 from spareflow.store.session import unit_of_work
 from spareflow.store.types import utcnow
 
@@ -464,12 +465,12 @@ def _write(session: Session, plan: _Plan, username: str, report: Progress) -> di
             (item, _decimal(q), src, dst, *_FIXED, why, ref, days[day], now, username)
             for item, q, src, dst, why, ref, day in part.rows()
         ]
-        _send(connection, _table(models.Move), _MOVE_COLUMNS, batch)
+        bulk_insert(connection, _table(models.Move), _MOVE_COLUMNS, batch)
         report("moves", start + len(batch), moves.height)
     balances = [(i, loc, "", "", _FIXED[0], _decimal(q)) for i, loc, q in _balances(moves).rows()]
     report("balances", 0, len(balances))
     columns = ("item_id", "location_id", "lot", "serial", "status", "quantity")
-    _send(connection, _table(models.Balance), columns, balances)
+    bulk_insert(connection, _table(models.Balance), columns, balances)
     report("balances", len(balances), len(balances))
     shipped, lines = _place_orders(session, plan, username, report)
     return counts | {
@@ -480,41 +481,6 @@ def _write(session: Session, plan: _Plan, username: str, report: Progress) -> di
         "orders": len(plan.purchases) + len(plan.transfers),
         "order_lines": lines,
     }
-
-
-def _send(
-    connection: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """INSERT ``rows`` (values in ``columns`` order) as one bulk statement: executemany on
-    SQLite, COPY on PostgreSQL. Each value goes through its column's bind processor, as in
-    any SQLAlchemy insert, but once per distinct value rather than once per row."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    steps = []
-    for i, name in enumerate(columns):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            steps.append((i, {value: process(value) for value in {row[i] for row in rows}}))
-    ready = rows
-    if steps:
-        ready = []
-        for row in rows:
-            out = list(row)
-            for i, seen in steps:
-                out[i] = seen[out[i]]
-            ready.append(tuple(out))
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    if dialect.name == "postgresql":  # psycopg 3: COPY, several times faster than INSERTs
-        driver = cast(Any, connection.connection.driver_connection)
-        sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
-        with driver.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in ready:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", ready)
 
 
 def _place_orders(
