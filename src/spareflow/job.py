@@ -108,6 +108,58 @@ def _demo_repairables(root: Path, seed: int) -> dict[str, Path]:
     return {"network": folder, "repair": out / "report.html"}
 
 
+def _demo_operations(
+    root: Path, dataset_dir: Path, dataset: Dataset, plan: StockPlan, progress: Progress | None
+) -> dict[str, Path]:
+    """The operations side of the demo on SQLite: the dataset imported into a store
+    (``OUT/spareflow.db``), the plan's orders to place now drafted there, and a year of
+    month of KPIs from its ledger (``OUT/operations.json``)."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from spareflow.data.demo import DEMO_END
+    from spareflow.services.bulk_import import import_dataset
+    from spareflow.services.kpis import compute
+    from spareflow.services.plan_bridge import draft_orders
+    from spareflow.store.session import make_engine, session_factory, unit_of_work, upgrade
+
+    store = root / "spareflow.db"
+    for suffix in ("", "-wal", "-shm"):  # a fresh store on every run
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{store}")
+    try:
+        upgrade(engine)
+        factory = session_factory(engine)
+        imported = import_dataset(factory, dataset_dir, "demo", progress=progress)
+        sourcing = dataset.tables.get("sourcing")
+        table = plan.table
+        if sourcing is not None and "supplier_id" in sourcing.columns:
+            table = table.join(
+                sourcing.select("item_id", "site_id", "supplier_id"),
+                on=["item_id", "site_id"],
+                how="left",
+            )
+        with unit_of_work(factory) as session:
+            drafts = draft_orders(session, table, "demo")
+            drafted = {
+                "orders": len(drafts),
+                "purchase_orders": sum(v.order.kind == "purchase" for v in drafts),
+                "transfer_orders": sum(v.order.kind == "transfer" for v in drafts),
+                "lines": sum(len(v.lines) for v in drafts),
+            }
+        end = datetime(DEMO_END.year, DEMO_END.month, DEMO_END.day, tzinfo=UTC) + timedelta(1)
+        with unit_of_work(factory) as session:
+            kpis = compute(session, end - timedelta(days=30), end).as_dict()
+    finally:
+        engine.dispose()
+    report = {"store": str(store), "imported": imported.as_dict(), "drafted": drafted, "kpis": kpis}
+    path = root / "operations.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(path)
+    return {"store": store, "operations": path}
+
+
 def run_demo(
     out: str | Path,
     items: int = 2000,
@@ -138,6 +190,7 @@ def run_demo(
         "classes": write_table(demand.classes, root / "classes.csv"),
         **written,
         **_demo_repairables(root, seed),
+        **_demo_operations(root, dataset_dir, dataset, plan, progress),
     }
     report = paths.pop("report")
     paths["report"] = report  # the last line printed names the report
