@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
-from spareflow.store.dialect import insert_missing
+from spareflow.store.dialect import bulk_insert, insert_missing
 from spareflow.store.models import (
     STOCK_STATUSES,
     Balance,
@@ -104,33 +105,84 @@ def quantity(value: object, field: str = "quantity") -> Decimal:
     return number
 
 
-def post(session: Session, requests: Sequence[MoveRequest], username: str) -> list[Move]:
+def post(
+    session: Session, requests: Sequence[MoveRequest], username: str, *, atomic: bool = True
+) -> list[Move]:
     """Post ``requests`` as moves in the caller's transaction: all of them or none.
 
     Raises ParameterError for a malformed request, NotFound for an unknown item or
     location, InsufficientStock when an internal location would go below zero or below
-    its reservations, Conflict for a serial number in two places.
+    its reservations, Conflict for a serial number in two places. ``atomic`` wraps the
+    posting in a savepoint, so a refused posting leaves the session usable; a caller whose
+    transaction ends with the posting anyway (an API request) may skip it.
     """
     if not requests:
         return []
-    with session.begin_nested():  # a refused posting leaves the session as it was
+    if not atomic:
+        return _post(session, requests, username)
+    with session.begin_nested():
         return _post(session, requests, username)
 
 
+def post_many(session: Session, requests: Sequence[MoveRequest], username: str) -> int:
+    """Post a large batch (thousands of moves) with the same checks and locks as
+    :func:`post`, writing the moves in one bulk statement (COPY on PostgreSQL); returns
+    how many were posted. Reservations cannot be consumed here: use :func:`post`."""
+    if not requests:
+        return 0
+    for n, r in enumerate(requests, start=1):
+        if r.reservation_id is not None:
+            raise ParameterError("reservation_id", f"move {n}: bulk postings take no reservation")
+    with session.begin_nested():
+        _apply(session, requests)
+        now = utcnow()
+        rows = [
+            (
+                r.item_id,
+                quantity(r.quantity),
+                r.from_location_id,
+                r.to_location_id,
+                r.from_status,
+                r.to_status,
+                r.lot,
+                r.serial,
+                r.reason,
+                r.reference,
+                r.order_line_id,
+                r.work_order_id,
+                r.reverses_move_id,
+                r.moved_at or now,
+                now,
+                username,
+            )
+            for r in requests
+        ]
+        bulk_insert(session.connection(), Move.__table__, _MOVE_COLUMNS, rows)  # type: ignore[arg-type]
+    return len(rows)
+
+
+_MOVE_COLUMNS = (
+    "item_id",
+    "quantity",
+    "from_location_id",
+    "to_location_id",
+    "from_status",
+    "to_status",
+    "lot",
+    "serial",
+    "reason",
+    "reference",
+    "order_line_id",
+    "work_order_id",
+    "reverses_move_id",
+    "moved_at",
+    "recorded_at",
+    "username",
+)
+
+
 def _post(session: Session, requests: Sequence[MoveRequest], username: str) -> list[Move]:
-    items, locations = _validate(session, requests)
-    deltas: dict[tuple[str, str, str, str, str], Decimal] = defaultdict(Decimal)
-    for r in requests:
-        q = quantity(r.quantity)
-        deltas[(r.item_id, r.from_location_id, r.lot, r.serial, r.from_status)] -= q
-        deltas[(r.item_id, r.to_location_id, r.lot, r.serial, r.to_status)] += q
-    balances = _lock(session, deltas)
-    for reservation_id, taken in _reservation_uses(requests).items():
-        _consume_reservation(session, reservation_id, taken, requests)
-    for key, delta in deltas.items():
-        balances[key].quantity = balances[key].quantity + delta
-    session.flush()
-    _check(session, deltas, balances, items, locations)
+    _apply(session, requests)
     now = utcnow()
     moves = [
         Move(
@@ -156,6 +208,51 @@ def _post(session: Session, requests: Sequence[MoveRequest], username: str) -> l
     session.add_all(moves)
     session.flush()
     return moves
+
+
+def _apply(session: Session, requests: Sequence[MoveRequest]) -> None:
+    """Validate, lock, change the balances and check them: everything but the moves."""
+    items, locations, negative_ok = _validate(session, requests)
+    deltas: dict[Key5, Decimal] = defaultdict(Decimal)
+    for r in requests:
+        q = quantity(r.quantity)
+        deltas[(r.item_id, r.from_location_id, r.lot, r.serial, r.from_status)] -= q
+        deltas[(r.item_id, r.to_location_id, r.lot, r.serial, r.to_status)] += q
+    balances = _lock(session, deltas)
+    for reservation_id, taken in _reservation_uses(requests).items():
+        _consume_reservation(session, reservation_id, taken, requests)
+    changed = [
+        {
+            "b_item": k[0],
+            "b_location": k[1],
+            "b_lot": k[2],
+            "b_serial": k[3],
+            "b_status": k[4],
+            "b_quantity": balances[k].quantity + d,
+        }
+        for k, d in deltas.items()
+        if d != 0
+    ]
+    for k, d in deltas.items():  # keep the loaded rows in step, without another flush
+        set_committed_value(balances[k], "quantity", balances[k].quantity + d)
+    if changed:
+        session.connection().execute(_UPDATE_BALANCE, changed)
+    _check(session, deltas, balances, items, locations, negative_ok)
+
+
+Key5 = tuple[str, str, str, str, str]
+_balances = Balance.__table__
+_UPDATE_BALANCE = (
+    update(_balances)  # type: ignore[arg-type]
+    .where(
+        _balances.c.item_id == bindparam("b_item"),
+        _balances.c.location_id == bindparam("b_location"),
+        _balances.c.lot == bindparam("b_lot"),
+        _balances.c.serial == bindparam("b_serial"),
+        _balances.c.status == bindparam("b_status"),
+    )
+    .values(quantity=bindparam("b_quantity"))
+)
 
 
 def reverse(
@@ -429,24 +526,32 @@ def reconcile(session: Session) -> list[Mismatch]:
 
 def _validate(
     session: Session, requests: Sequence[MoveRequest]
-) -> tuple[dict[str, Item], dict[str, Location]]:
+) -> tuple[dict[str, Item], dict[str, Location], set[str]]:
+    """Items and locations of the requests (and the sites allowing negative stock);
+    refuses the first malformed request naming its field."""
     item_ids = {r.item_id for r in requests}
     location_ids = {r.from_location_id for r in requests} | {r.to_location_id for r in requests}
     items = {i.item_id: i for i in session.scalars(select(Item).where(Item.item_id.in_(item_ids)))}
-    locations = {
-        loc.location_id: loc
-        for loc in session.scalars(select(Location).where(Location.location_id.in_(location_ids)))
-    }
+    locations: dict[str, Location] = {}
+    negative_ok: set[str] = set()
+    for loc, allowed in session.execute(
+        select(Location, Site.allow_negative_stock)
+        .outerjoin(Site, Site.site_id == Location.site_id)
+        .where(Location.location_id.in_(location_ids))
+    ):
+        locations[loc.location_id] = loc
+        if allowed and loc.site_id is not None:
+            negative_ok.add(loc.site_id)
     for n, r in enumerate(requests, start=1):
         where = f"move {n}" if len(requests) > 1 else "move"
         if r.item_id not in items:
             raise NotFound(f"{where}: item {r.item_id!r} does not exist")
-        for field, loc in (
+        for field, location_id in (
             ("from_location_id", r.from_location_id),
             ("to_location_id", r.to_location_id),
         ):
-            if loc not in locations:
-                raise NotFound(f"{where}: {field} {loc!r} does not exist")
+            if location_id not in locations:
+                raise NotFound(f"{where}: {field} {location_id!r} does not exist")
         q = quantity(r.quantity)
         if q <= 0:
             raise ParameterError("quantity", f"{where}: must be > 0, got {fmt(q)}")
@@ -476,47 +581,41 @@ def _validate(
                 "to_status",
                 f"{where}: item {r.item_id} is not repairable; it has no unserviceable stock",
             )
-    return items, locations
+    return items, locations, negative_ok
 
 
-def _lock(
-    session: Session, deltas: dict[tuple[str, str, str, str, str], Decimal]
-) -> dict[tuple[str, str, str, str, str], Balance]:
-    """Create missing balance rows and lock every row of each (item, location), in order."""
-    by_pair: dict[tuple[str, str], list[tuple[str, str, str, str, str]]] = defaultdict(list)
-    for key in deltas:
-        by_pair[(key[0], key[1])].append(key)
-    found: dict[tuple[str, str, str, str, str], Balance] = {}
-    for pair in sorted(by_pair):
-        rows = _locked_rows(session, pair)
-        missing = [k for k in by_pair[pair] if k not in rows]
-        if missing:  # first stock of these keys: create their rows, then lock them too
-            insert_missing(
-                session,
-                Balance.__table__,  # type: ignore[arg-type]
-                [
-                    {
-                        "item_id": k[0],
-                        "location_id": k[1],
-                        "lot": k[2],
-                        "serial": k[3],
-                        "status": k[4],
-                        "quantity": Decimal(0),
-                    }
-                    for k in missing
-                ],
-            )
-            rows = _locked_rows(session, pair)
-        found.update(rows)
+def _lock(session: Session, deltas: dict[Key5, Decimal]) -> dict[Key5, Balance]:
+    """Lock every balance row of each (item, location) the posting touches, in one
+    statement and one global order (item, location, lot, serial, status), creating the
+    rows it needs first; concurrent postings queue on the rows instead of deadlocking."""
+    pairs = sorted({(k[0], k[1]) for k in deltas})
+    found = _locked_rows(session, pairs)
+    missing = sorted(k for k in deltas if k not in found)
+    if missing:  # first stock of these keys: create their rows, then lock them too
+        insert_missing(
+            session,
+            Balance.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "item_id": k[0],
+                    "location_id": k[1],
+                    "lot": k[2],
+                    "serial": k[3],
+                    "status": k[4],
+                    "quantity": Decimal(0),
+                }
+                for k in missing
+            ],
+        )
+        found = _locked_rows(session, pairs)
     return found
 
 
-def _locked_rows(
-    session: Session, pair: tuple[str, str]
-) -> dict[tuple[str, str, str, str, str], Balance]:
+def _locked_rows(session: Session, pairs: list[tuple[str, str]]) -> dict[Key5, Balance]:
     rows = session.scalars(
         select(Balance)
-        .where(Balance.item_id == pair[0], Balance.location_id == pair[1])
+        .where(tuple_(Balance.item_id, Balance.location_id).in_(pairs))
+        .order_by(Balance.item_id, Balance.location_id, Balance.lot, Balance.serial, Balance.status)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -551,13 +650,15 @@ def _consume_reservation(
 
 def _check(
     session: Session,
-    deltas: dict[tuple[str, str, str, str, str], Decimal],
-    balances: dict[tuple[str, str, str, str, str], Balance],
+    deltas: dict[Key5, Decimal],
+    balances: dict[Key5, Balance],
     items: dict[str, Item],
     locations: dict[str, Location],
+    negative_ok: set[str],
 ) -> None:
-    negative_ok = _sites_allowing_negative(session, locations)
-    checked: set[tuple[str, str]] = set()
+    """No site location below zero or below its reservations; no serial in two places."""
+    guarded: set[tuple[str, str]] = set()
+    serials: set[tuple[str, str]] = set()
     for key, delta in sorted(deltas.items()):
         item_id, location_id, _lot, serial, status = key
         location = locations[location_id]
@@ -567,45 +668,72 @@ def _check(
             balance = balances[key].quantity
             if balance < 0:
                 raise InsufficientStock(item_id, location_id, fmt(-delta), fmt(balance - delta))
-            if status == "serviceable" and (item_id, location_id) not in checked:
-                checked.add((item_id, location_id))
-                free = available(session, item_id, location_id)
-                if free < 0:
-                    raise InsufficientStock(
-                        item_id, location_id, fmt(-delta), f"{fmt(free - delta)} unreserved"
-                    )
+            if status == "serviceable":
+                guarded.add((item_id, location_id))
         if delta > 0 and items[item_id].serialised and serial:
-            _check_serial_unique(session, item_id, serial)
+            serials.add((item_id, serial))
+    if guarded:
+        held = _reserved_by_pair(session, sorted(guarded))
+        for item_id, location_id in sorted(guarded):
+            hold = held.get((item_id, location_id), Decimal(0))
+            if not hold:
+                continue
+            stock = sum(
+                (
+                    b.quantity
+                    for k, b in balances.items()
+                    if k[0] == item_id and k[1] == location_id and k[4] == "serviceable"
+                ),
+                Decimal(0),
+            )
+            if stock < hold:
+                taken = -sum(
+                    (
+                        d
+                        for k, d in deltas.items()
+                        if k[0] == item_id and k[1] == location_id and k[4] == "serviceable"
+                    ),
+                    Decimal(0),
+                )
+                raise InsufficientStock(
+                    item_id, location_id, fmt(taken), f"{fmt(stock + taken - hold)} unreserved"
+                )
+    if serials:
+        _check_serials_unique(session, sorted(serials))
 
 
-def _sites_allowing_negative(session: Session, locations: dict[str, Location]) -> set[str]:
-    site_ids = {loc.site_id for loc in locations.values() if loc.site_id is not None}
-    if not site_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(Site.site_id).where(Site.site_id.in_(site_ids), Site.allow_negative_stock)
-        )
+def _reserved_by_pair(
+    session: Session, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], Decimal]:
+    rows = session.execute(
+        select(Reservation.item_id, Reservation.location_id, func.sum(Reservation.quantity))
+        .where(tuple_(Reservation.item_id, Reservation.location_id).in_(pairs))
+        .group_by(Reservation.item_id, Reservation.location_id)
     )
+    return {(item, loc): total or Decimal(0) for item, loc, total in rows}
 
 
-def _check_serial_unique(session: Session, item_id: str, serial: str) -> None:
+def _check_serials_unique(session: Session, serials: list[tuple[str, str]]) -> None:
     places = session.execute(
-        select(Balance.location_id, Balance.quantity)
+        select(Balance.item_id, Balance.serial, Balance.location_id, Balance.quantity)
         .join(Location, Location.location_id == Balance.location_id)
         .where(
-            Balance.item_id == item_id,
-            Balance.serial == serial,
+            tuple_(Balance.item_id, Balance.serial).in_(serials),
             Balance.quantity != 0,
             Location.kind == "internal",
         )
     ).all()
-    total = sum((q for _, q in places), Decimal(0))
-    if total > 1:
-        where = ", ".join(sorted(loc for loc, _ in places))
-        raise Conflict(
-            f"item {item_id} serial {serial} would be in stock twice ({where})", "serial"
-        )
+    where: dict[tuple[str, str], list[str]] = defaultdict(list)
+    total: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for item_id, serial, location_id, amount in places:
+        where[(item_id, serial)].append(location_id)
+        total[(item_id, serial)] += amount
+    for (item_id, serial), amount in sorted(total.items()):
+        if amount > 1:
+            at = ", ".join(sorted(where[(item_id, serial)]))
+            raise Conflict(
+                f"item {item_id} serial {serial} would be in stock twice ({at})", "serial"
+            )
 
 
 __all__ = [
@@ -618,6 +746,7 @@ __all__ = [
     "fmt",
     "on_hand",
     "post",
+    "post_many",
     "quantity",
     "reconcile",
     "release",
