@@ -33,6 +33,9 @@ def _fail(exc: SpareflowError) -> typer.Exit:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (one per core suits PostgreSQL).", min=1)
+    ] = 1,
 ) -> None:
     """Serve the REST API (/openapi.json, /docs) on the store named by
     SPAREFLOW_DATABASE_URL, or ./spareflow.db (SQLite) with no set-up."""
@@ -42,14 +45,25 @@ def serve(
         from spareflow.api import create_app
         from spareflow.store.session import database_url
 
-        app = create_app()
+        app = create_app()  # migrates the store and makes the signing key, once
         print(
-            f"spareflow API on http://{host}:{port} (docs at /docs), store {_safe(database_url())}",
+            f"spareflow API on http://{host}:{port} (docs at /docs), store "
+            f"{_safe(database_url())}, {workers} worker(s)",
             file=sys.stderr,
         )
     except SpareflowError as exc:
         raise _fail(exc) from None
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    else:  # each worker process builds its own app from the environment
+        uvicorn.run(
+            "spareflow.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
 
 
 @user_app.command("add")

@@ -60,7 +60,11 @@ def create_app(
             session.execute(text("select 1"))
         return {"status": "ok", "database": ctx.factory.kw["bind"].dialect.name}
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/moves/bulk": settings.max_bulk_body_bytes},
+    )
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -97,18 +101,20 @@ class SecurityHeaders:
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, declared or streamed (OWASP API4)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
         too_big = False
@@ -118,7 +124,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     too_big = True
                     raise _TooLarge
             return message
@@ -126,11 +132,11 @@ class BodyLimit:
         try:
             await self.app(scope, counted, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         response = problems.problem(
-            413, f"request body over {self.max_bytes} bytes", kind="payload-too-large"
+            413, f"request body over {limit} bytes", kind="payload-too-large"
         )
         await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})

@@ -22,6 +22,9 @@ from spareflow.store.models import AppSetting
 from spareflow.store.session import unit_of_work
 
 ALGORITHM = "HS256"
+#: How long a signed-in caller's role and sites are reused without a database read. Other
+#: server processes see a change (a revoked token, a disabled user) within this time.
+PRINCIPAL_SECONDS = 10.0
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
@@ -34,6 +37,26 @@ class Context:
     secret: str
     failures: dict[str, deque[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # bearer token -> (valid until, principal): a request does not re-read the user's role
+    # and sites for PRINCIPAL_SECONDS; changes made here drop the entries at once
+    principals: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    def cached(self, token: str) -> Principal | None:
+        hit = self.principals.get(token)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def remember(self, token: str, who: Principal) -> None:
+        if len(self.principals) > 10_000:  # bounded: drop everything, re-read on demand
+            self.principals.clear()
+        self.principals[token] = (time.monotonic() + PRINCIPAL_SECONDS, who)
+
+    def forget(self, username: str) -> None:
+        """Drop cached principals of ``username`` (role, sites, tokens or status changed)."""
+        with self.lock:
+            for token in [t for t, (_, w) in self.principals.items() if w.username == username]:
+                self.principals.pop(token, None)
 
     def issue_token(self, who: Principal) -> str:
         now = datetime.now(UTC)
@@ -92,6 +115,15 @@ def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2)]) -> Pri
     """The caller, from ``Authorization: Bearer`` (a signed access token or an API token)."""
     if not token:
         raise _unauthorized("send Authorization: Bearer TOKEN (POST /auth/token gives one)")
+    known = ctx.cached(token)
+    if known is not None:
+        return known
+    who = _identify(ctx, token)
+    ctx.remember(token, who)
+    return who
+
+
+def _identify(ctx: Context, token: str) -> Principal:
     with unit_of_work(ctx.factory) as session:
         if token.startswith(users.TOKEN_PREFIX):
             who = users.principal_for_api_token(session, token)

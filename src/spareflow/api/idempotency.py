@@ -36,8 +36,10 @@ def create(
     body: Any,
     work: Callable[[Session], Any],
     status: int = 201,
+    digest: str | None = None,
 ) -> JSONResponse:
-    """Run ``work`` (a create) once per key; ``body`` is the parsed request, for the digest."""
+    """Run ``work`` (a create) once per key; ``body`` is the parsed request, for the digest
+    (or give ``digest`` directly for a large body)."""
     method_path = f"{request.method} {request.url.path}"
     if key is None:
         with unit_of_work(ctx.factory) as session:
@@ -45,7 +47,9 @@ def create(
         return JSONResponse(payload, status_code=status)
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise ParameterError(HEADER, "1 to 200 printable characters")
-    digest = hashlib.sha256(json.dumps(jsonable_encoder(body), sort_keys=True).encode()).hexdigest()
+    if digest is None:
+        text = json.dumps(jsonable_encoder(body), sort_keys=True)
+        digest = hashlib.sha256(text.encode()).hexdigest()
     # a short look first, so the create's own transaction starts with the work itself (a
     # long create, like a plan run, reads the store on other connections meanwhile)
     with unit_of_work(ctx.factory) as session:

@@ -184,6 +184,16 @@ class MovesIn(In):
     moves: Annotated[list[MoveIn], Field(min_length=1, max_length=1000)]
 
 
+class BulkMovesIn(In):
+    """Many moves posted together (all or none), e.g. a day's scans or an inventory count."""
+
+    moves: Annotated[list[MoveIn], Field(min_length=1, max_length=50_000)]
+
+
+class BulkMovesOut(BaseModel):
+    posted: int
+
+
 class ReversalIn(In):
     note: Annotated[str, Field(max_length=100)] = ""
 

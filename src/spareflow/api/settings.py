@@ -30,6 +30,7 @@ class Settings:
     token_minutes: int = 60
     max_page_size: int = 500
     max_body_bytes: int = 1_048_576
+    max_bulk_body_bytes: int = 33_554_432  # POST /moves/bulk: up to 50,000 moves
     secret_key: str | None = None  # None: generated once and kept in the store
     login_failures_allowed: int = 5  # per username per 5 minutes
 
@@ -40,5 +41,6 @@ class Settings:
             token_minutes=_int("SPAREFLOW_TOKEN_MINUTES", 60, 1, 24 * 60),
             max_page_size=_int("SPAREFLOW_MAX_PAGE_SIZE", 500, 1, 10_000),
             max_body_bytes=_int("SPAREFLOW_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
+            max_bulk_body_bytes=_int("SPAREFLOW_MAX_BULK_BODY_BYTES", 33_554_432, 1024, 1 << 31),
             secret_key=os.environ.get("SPAREFLOW_SECRET_KEY") or None,
         )

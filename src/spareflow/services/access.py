@@ -7,7 +7,7 @@ found, so their existence does not leak; actions the role may not take are Forbi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +40,14 @@ def check_moves(session: Session, who: Principal, requests: Iterable[MoveRequest
         if location_id not in sites:
             raise NotFound(f"location {location_id!r} does not exist")
         who.require_site(sites[location_id])
+
+
+def move_guard(who: Principal) -> Callable[[str | None], None]:
+    """For ``ledger.post(guard=...)``: the caller may post moves (checked now), and every
+    site the moves touch must be theirs (checked by the ledger as it loads the locations,
+    without a query of its own)."""
+    who.require("moves.write")
+    return who.require_site
 
 
 def move_for(session: Session, who: Principal, move_id: int) -> Move:

@@ -13,14 +13,13 @@ on moves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
 from spareflow.store.dialect import bulk_insert, insert_missing
@@ -105,8 +104,16 @@ def quantity(value: object, field: str = "quantity") -> Decimal:
     return number
 
 
+SiteGuard = Callable[[str | None], None]
+
+
 def post(
-    session: Session, requests: Sequence[MoveRequest], username: str, *, atomic: bool = True
+    session: Session,
+    requests: Sequence[MoveRequest],
+    username: str,
+    *,
+    atomic: bool = True,
+    guard: SiteGuard | None = None,
 ) -> list[Move]:
     """Post ``requests`` as moves in the caller's transaction: all of them or none.
 
@@ -114,17 +121,25 @@ def post(
     location, InsufficientStock when an internal location would go below zero or below
     its reservations, Conflict for a serial number in two places. ``atomic`` wraps the
     posting in a savepoint, so a refused posting leaves the session usable; a caller whose
-    transaction ends with the posting anyway (an API request) may skip it.
+    transaction ends with the posting anyway (an API request) may skip it. ``guard`` is
+    called with the site of every location the moves touch (None for virtual ones) and
+    may raise to refuse them (the API's site scopes).
     """
     if not requests:
         return []
     if not atomic:
-        return _post(session, requests, username)
+        return _post(session, requests, username, guard)
     with session.begin_nested():
-        return _post(session, requests, username)
+        return _post(session, requests, username, guard)
 
 
-def post_many(session: Session, requests: Sequence[MoveRequest], username: str) -> int:
+def post_many(
+    session: Session,
+    requests: Sequence[MoveRequest],
+    username: str,
+    *,
+    guard: SiteGuard | None = None,
+) -> int:
     """Post a large batch (thousands of moves) with the same checks and locks as
     :func:`post`, writing the moves in one bulk statement (COPY on PostgreSQL); returns
     how many were posted. Reservations cannot be consumed here: use :func:`post`."""
@@ -134,7 +149,7 @@ def post_many(session: Session, requests: Sequence[MoveRequest], username: str) 
         if r.reservation_id is not None:
             raise ParameterError("reservation_id", f"move {n}: bulk postings take no reservation")
     with session.begin_nested():
-        _apply(session, requests)
+        _apply(session, requests, guard)
         now = utcnow()
         rows = [
             (
@@ -181,8 +196,10 @@ _MOVE_COLUMNS = (
 )
 
 
-def _post(session: Session, requests: Sequence[MoveRequest], username: str) -> list[Move]:
-    _apply(session, requests)
+def _post(
+    session: Session, requests: Sequence[MoveRequest], username: str, guard: SiteGuard | None
+) -> list[Move]:
+    _apply(session, requests, guard)
     now = utcnow()
     moves = [
         Move(
@@ -210,37 +227,79 @@ def _post(session: Session, requests: Sequence[MoveRequest], username: str) -> l
     return moves
 
 
-def _apply(session: Session, requests: Sequence[MoveRequest]) -> None:
-    """Validate, lock, change the balances and check them: everything but the moves."""
+def _apply(
+    session: Session, requests: Sequence[MoveRequest], guard: SiteGuard | None = None
+) -> None:
+    """Validate, lock, change the balances and check them: everything but the moves.
+
+    Core statements on the session's connection (no ORM objects per row): this is the hot
+    path of every receipt, issue and transfer."""
+    session.flush()
     items, locations, negative_ok = _validate(session, requests)
+    if guard is not None:
+        for location_id in sorted(locations):
+            guard(locations[location_id].site_id)
     deltas: dict[Key5, Decimal] = defaultdict(Decimal)
     for r in requests:
         q = quantity(r.quantity)
         deltas[(r.item_id, r.from_location_id, r.lot, r.serial, r.from_status)] -= q
         deltas[(r.item_id, r.to_location_id, r.lot, r.serial, r.to_status)] += q
     balances = _lock(session, deltas)
-    for reservation_id, taken in _reservation_uses(requests).items():
+    uses = _reservation_uses(requests)
+    for reservation_id, taken in uses.items():
         _consume_reservation(session, reservation_id, taken, requests)
-    changed = [
-        {
-            "b_item": k[0],
-            "b_location": k[1],
-            "b_lot": k[2],
-            "b_serial": k[3],
-            "b_status": k[4],
-            "b_quantity": balances[k].quantity + d,
-        }
-        for k, d in deltas.items()
-        if d != 0
-    ]
-    for k, d in deltas.items():  # keep the loaded rows in step, without another flush
-        set_committed_value(balances[k], "quantity", balances[k].quantity + d)
+    if uses:
+        session.flush()
+    changed = []
+    for k, d in deltas.items():
+        if d != 0:
+            balances[k] = balances[k] + d
+            changed.append(
+                {
+                    "b_item": k[0],
+                    "b_location": k[1],
+                    "b_lot": k[2],
+                    "b_serial": k[3],
+                    "b_status": k[4],
+                    "b_quantity": balances[k],
+                }
+            )
     if changed:
         session.connection().execute(_UPDATE_BALANCE, changed)
     _check(session, deltas, balances, items, locations, negative_ok)
 
 
 Key5 = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemFlags:
+    serialised: bool
+    repairable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    kind: str
+    site_id: str | None
+
+
+_items_t = Item.__table__
+_locations_t = Location.__table__
+_sites_t = Site.__table__
+_ITEM_FLAGS = select(_items_t.c.item_id, _items_t.c.serialised, _items_t.c.repairable).where(
+    _items_t.c.item_id.in_(bindparam("ids", expanding=True))
+)
+_PLACES = (
+    select(
+        _locations_t.c.location_id,
+        _locations_t.c.kind,
+        _locations_t.c.site_id,
+        _sites_t.c.allow_negative_stock,
+    )
+    .select_from(_locations_t.outerjoin(_sites_t, _sites_t.c.site_id == _locations_t.c.site_id))
+    .where(_locations_t.c.location_id.in_(bindparam("ids", expanding=True)))
+)
 _balances = Balance.__table__
 _UPDATE_BALANCE = (
     update(_balances)  # type: ignore[arg-type]
@@ -252,6 +311,27 @@ _UPDATE_BALANCE = (
         _balances.c.status == bindparam("b_status"),
     )
     .values(quantity=bindparam("b_quantity"))
+)
+_LOCK_ROWS = (
+    select(
+        _balances.c.item_id,
+        _balances.c.location_id,
+        _balances.c.lot,
+        _balances.c.serial,
+        _balances.c.status,
+        _balances.c.quantity,
+    )
+    .where(
+        tuple_(_balances.c.item_id, _balances.c.location_id).in_(bindparam("pairs", expanding=True))
+    )
+    .order_by(
+        _balances.c.item_id,
+        _balances.c.location_id,
+        _balances.c.lot,
+        _balances.c.serial,
+        _balances.c.status,
+    )
+    .with_for_update()
 )
 
 
@@ -457,7 +537,15 @@ def stock_units(
     """Non-zero stock per lot and serial at sites' locations: where each unit is, and
     whether it is serviceable (repairables)."""
     query = (
-        select(Balance, Location.site_id)
+        select(
+            Balance.item_id,
+            Balance.location_id,
+            Location.site_id,
+            Balance.lot,
+            Balance.serial,
+            Balance.status,
+            Balance.quantity,
+        )
         .join(Location, Location.location_id == Balance.location_id)
         .where(Location.kind == "internal", Balance.quantity != 0)
         .order_by(Balance.item_id, Balance.location_id, Balance.lot, Balance.serial)
@@ -468,10 +556,7 @@ def stock_units(
         query = query.where(Balance.item_id == item_id)
     if serial is not None:
         query = query.where(Balance.serial == serial)
-    return [
-        UnitStock(b.item_id, b.location_id, site, b.lot, b.serial, b.status, b.quantity)
-        for b, site in session.execute(query)
-    ]
+    return [UnitStock(*row) for row in session.execute(query)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,8 +594,17 @@ def reconcile(session: Session) -> list[Mismatch]:
     for item, location, lot, serial, status, total in session.execute(outbound):
         sums[(item, location, lot, serial, status)] -= total
     kept = {
-        (b.item_id, b.location_id, b.lot, b.serial, b.status): b.quantity
-        for b in session.scalars(select(Balance))
+        (item, location, lot, serial, status): amount
+        for item, location, lot, serial, status, amount in session.execute(
+            select(
+                Balance.item_id,
+                Balance.location_id,
+                Balance.lot,
+                Balance.serial,
+                Balance.status,
+                Balance.quantity,
+            )
+        )
     }
     out = []
     for key in sorted(set(sums) | set(kept)):
@@ -526,22 +620,24 @@ def reconcile(session: Session) -> list[Mismatch]:
 
 def _validate(
     session: Session, requests: Sequence[MoveRequest]
-) -> tuple[dict[str, Item], dict[str, Location], set[str]]:
+) -> tuple[dict[str, _ItemFlags], dict[str, _Place], set[str]]:
     """Items and locations of the requests (and the sites allowing negative stock);
     refuses the first malformed request naming its field."""
-    item_ids = {r.item_id for r in requests}
-    location_ids = {r.from_location_id for r in requests} | {r.to_location_id for r in requests}
-    items = {i.item_id: i for i in session.scalars(select(Item).where(Item.item_id.in_(item_ids)))}
-    locations: dict[str, Location] = {}
+    item_ids = sorted({r.item_id for r in requests})
+    location_ids = sorted(
+        {r.from_location_id for r in requests} | {r.to_location_id for r in requests}
+    )
+    connection = session.connection()
+    items = {
+        row.item_id: _ItemFlags(row.serialised, row.repairable)
+        for row in connection.execute(_ITEM_FLAGS, {"ids": item_ids})
+    }
+    locations: dict[str, _Place] = {}
     negative_ok: set[str] = set()
-    for loc, allowed in session.execute(
-        select(Location, Site.allow_negative_stock)
-        .outerjoin(Site, Site.site_id == Location.site_id)
-        .where(Location.location_id.in_(location_ids))
-    ):
-        locations[loc.location_id] = loc
-        if allowed and loc.site_id is not None:
-            negative_ok.add(loc.site_id)
+    for row in connection.execute(_PLACES, {"ids": location_ids}):
+        locations[row.location_id] = _Place(row.kind, row.site_id)
+        if row.allow_negative_stock and row.site_id is not None:
+            negative_ok.add(row.site_id)
     for n, r in enumerate(requests, start=1):
         where = f"move {n}" if len(requests) > 1 else "move"
         if r.item_id not in items:
@@ -584,10 +680,11 @@ def _validate(
     return items, locations, negative_ok
 
 
-def _lock(session: Session, deltas: dict[Key5, Decimal]) -> dict[Key5, Balance]:
+def _lock(session: Session, deltas: dict[Key5, Decimal]) -> dict[Key5, Decimal]:
     """Lock every balance row of each (item, location) the posting touches, in one
     statement and one global order (item, location, lot, serial, status), creating the
-    rows it needs first; concurrent postings queue on the rows instead of deadlocking."""
+    rows it needs first; concurrent postings queue on the rows instead of deadlocking.
+    Returns the on-hand of every locked row."""
     pairs = sorted({(k[0], k[1]) for k in deltas})
     found = _locked_rows(session, pairs)
     missing = sorted(k for k in deltas if k not in found)
@@ -611,15 +708,9 @@ def _lock(session: Session, deltas: dict[Key5, Decimal]) -> dict[Key5, Balance]:
     return found
 
 
-def _locked_rows(session: Session, pairs: list[tuple[str, str]]) -> dict[Key5, Balance]:
-    rows = session.scalars(
-        select(Balance)
-        .where(tuple_(Balance.item_id, Balance.location_id).in_(pairs))
-        .order_by(Balance.item_id, Balance.location_id, Balance.lot, Balance.serial, Balance.status)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {(r.item_id, r.location_id, r.lot, r.serial, r.status): r for r in rows}
+def _locked_rows(session: Session, pairs: list[tuple[str, str]]) -> dict[Key5, Decimal]:
+    rows = session.connection().execute(_LOCK_ROWS, {"pairs": pairs})
+    return {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in rows}
 
 
 def _reservation_uses(requests: Sequence[MoveRequest]) -> dict[int, Decimal]:
@@ -651,9 +742,9 @@ def _consume_reservation(
 def _check(
     session: Session,
     deltas: dict[Key5, Decimal],
-    balances: dict[Key5, Balance],
-    items: dict[str, Item],
-    locations: dict[str, Location],
+    balances: dict[Key5, Decimal],
+    items: dict[str, _ItemFlags],
+    locations: dict[str, _Place],
     negative_ok: set[str],
 ) -> None:
     """No site location below zero or below its reservations; no serial in two places."""
@@ -665,7 +756,7 @@ def _check(
         if location.kind != "internal":
             continue
         if delta < 0 and location.site_id not in negative_ok:
-            balance = balances[key].quantity
+            balance = balances[key]
             if balance < 0:
                 raise InsufficientStock(item_id, location_id, fmt(-delta), fmt(balance - delta))
             if status == "serviceable":
@@ -680,7 +771,7 @@ def _check(
                 continue
             stock = sum(
                 (
-                    b.quantity
+                    b
                     for k, b in balances.items()
                     if k[0] == item_id and k[1] == location_id and k[4] == "serviceable"
                 ),

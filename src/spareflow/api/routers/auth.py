@@ -75,4 +75,6 @@ def list_api_tokens(ctx: Ctx, who: User) -> list[ApiTokenOut]:
 @router.delete("/auth/api-tokens/{token_id}", response_model=ApiTokenOut)
 def revoke_api_token(token_id: int, ctx: Ctx, who: User) -> ApiTokenOut:
     with unit_of_work(ctx.factory) as session:
-        return ApiTokenOut.model_validate(users.revoke_api_token(session, token_id, who))
+        revoked = ApiTokenOut.model_validate(users.revoke_api_token(session, token_id, who))
+    ctx.forget(revoked.username)
+    return revoked

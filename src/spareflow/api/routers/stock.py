@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
@@ -13,6 +14,8 @@ from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
 from spareflow.api.routers._common import IdemKey, page_body, paged
 from spareflow.api.schemas import (
+    BulkMovesIn,
+    BulkMovesOut,
     MoveOut,
     MovesIn,
     PageOut,
@@ -35,10 +38,28 @@ def post_moves(body: MovesIn, ctx: Ctx, who: User, request: Request, key: IdemKe
     requests = [MoveRequest(**m.model_dump()) for m in body.moves]
 
     def work(session: Session) -> list[MoveOut]:
-        access.check_moves(session, who, requests)
-        return [MoveOut.model_validate(m) for m in ledger.post(session, requests, who.username)]
+        guard = access.move_guard(who)
+        posted = ledger.post(session, requests, who.username, atomic=False, guard=guard)
+        return [MoveOut.model_validate(m) for m in posted]
 
     return idempotency.create(ctx, request, who, key, body, work)
+
+
+@router.post("/moves/bulk", status_code=201, response_model=BulkMovesOut)
+def post_moves_bulk(
+    body: BulkMovesIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None
+) -> object:
+    """Post up to 50,000 moves in one request, all or none, with every check of
+    ``POST /moves`` (stock, reservations, serials, sites), written in one bulk statement;
+    answers the count, not the moves (read them back with ``GET /moves?reference=``)."""
+    requests = [MoveRequest(**m.model_dump()) for m in body.moves]
+
+    def work(session: Session) -> BulkMovesOut:
+        guard = access.move_guard(who)
+        return BulkMovesOut(posted=ledger.post_many(session, requests, who.username, guard=guard))
+
+    digest = hashlib.sha256(repr(requests).encode()).hexdigest() if key else None
+    return idempotency.create(ctx, request, who, key, None, work, digest=digest)
 
 
 @router.post("/moves/{move_id}/reversal", status_code=201, response_model=MoveOut)
@@ -76,6 +97,7 @@ def list_moves(
     location_id: IdFilter = None,
     site_id: IdFilter = None,
     reason: IdFilter = None,
+    reference: Annotated[str | None, Query(max_length=100)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, object]:
@@ -102,6 +124,8 @@ def list_moves(
         query = query.where(or_(src.site_id == site_id, dst.site_id == site_id))
     if reason is not None:
         query = query.where(Move.reason == reason)
+    if reference is not None:
+        query = query.where(Move.reference == reference)
     if since is not None:
         query = query.where(Move.moved_at >= since)
     if until is not None:

@@ -61,4 +61,6 @@ def update_user(username: str, body: UserPatchIn, ctx: Ctx, who: User) -> UserOu
     who.require("users.admin")
     with unit_of_work(ctx.factory) as session:
         row = users.update_user(session, username, **body.model_dump(exclude_none=True))
-        return _out(session, row)
+        changed = _out(session, row)
+    ctx.forget(username)
+    return changed

@@ -1,0 +1,182 @@
+"""Stock moves through the REST API on PostgreSQL: moves per second, p50 and p99 latency.
+
+    .venv/bin/python benchmarks/api_throughput.py [--clients 16] [--seconds 15] \
+        [--workers 2] [--bulk 20000] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Starts ``spareflow serve --workers N`` on a fresh PostgreSQL schema (1,000 items with
+stock at one site), signs in, then:
+
+1. ``--clients`` concurrent keep-alive connections each POST /moves one move at a time
+   (an issue of 1 unit of a random item, every check and lock of the ledger) for
+   ``--seconds``; prints moves/s and the latency percentiles of the requests;
+2. POST /moves/bulk with ``--bulk`` moves per request, three times; prints moves/s.
+
+The load generator is a minimal asyncio HTTP/1.1 client in this process (a few
+microseconds per request), so the server gets almost all of the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, text
+
+from spareflow.services import ledger, master, users
+from spareflow.services.ledger import MoveRequest
+from spareflow.store.session import make_engine, session_factory, unit_of_work, upgrade
+
+ITEMS, PASSWORD = 1000, "benchmark passphrase"
+
+
+def seed(url: str, schema: str) -> None:
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    upgrade(engine)
+    factory = session_factory(engine)
+    with unit_of_work(factory) as s:
+        users.add_user(s, "bench", PASSWORD, "admin")
+        master.add_site(s, "HUB")
+        for n in range(ITEMS):
+            master.add_item(s, f"P{n:04d}", unit_cost=10)
+        ledger.post_many(
+            s,
+            [MoveRequest(f"P{n:04d}", Decimal(1_000_000), "VIRTUAL/SUPPLIER", "HUB/STOCK",
+                         "receipt") for n in range(ITEMS)],
+            "bench",
+        )
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(method: str, url: str, body: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+async def client(port: int, token: str, stop_at: float, latencies: list[float],
+                 statuses: dict[int, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (f"POST /moves HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\n")
+    rng = random.Random()
+    while time.perf_counter() < stop_at:
+        body = json.dumps({"moves": [{
+            "item_id": f"P{rng.randrange(ITEMS):04d}", "quantity": 1,
+            "from_location_id": "HUB/STOCK", "to_location_id": "VIRTUAL/CUSTOMER",
+            "reason": "issue"}]}).encode()
+        started = time.perf_counter()
+        writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        latencies.append(time.perf_counter() - started)
+        statuses[status] = statuses.get(status, 0) + 1
+    writer.close()
+
+
+async def load(port: int, token: str, clients: int, seconds: float) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    start = time.perf_counter()
+    stop_at = start + seconds
+    await asyncio.gather(*(client(port, token, stop_at, latencies, statuses)
+                           for _ in range(clients)))
+    return latencies, statuses, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--bulk", type=int, default=20_000)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.postgres)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    server = None
+    try:
+        seed(args.postgres, schema)
+        port = free_port()
+        url = f"{args.postgres}?options={urllib.parse.quote(f'-csearch_path={schema}')}"
+        env = {**os.environ, "SPAREFLOW_DATABASE_URL": url}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "spareflow.cli", "serve", "--port", str(port),
+             "--workers", str(args.workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if http("GET", f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        form = urllib.parse.urlencode({"username": "bench", "password": PASSWORD}).encode()
+        token = http("POST", f"{base}/auth/token", form,
+                     {"Content-Type": "application/x-www-form-urlencoded"})[1]["access_token"]
+        asyncio.run(load(port, token, args.clients, 2.0))  # warm up every worker
+        latencies, statuses, took = asyncio.run(load(port, token, args.clients, args.seconds))
+        ok = statuses.get(201, 0)
+        ms = np.array(latencies) * 1000
+        print(f"POST /moves, one move per request, {args.clients} clients, "
+              f"{args.workers} workers, PostgreSQL:")
+        print(f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
+              f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
+              f"statuses {dict(sorted(statuses.items()))}")
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        rates = []
+        for round_ in range(3):
+            body = json.dumps({"moves": [{
+                "item_id": f"P{n % ITEMS:04d}", "quantity": 1,
+                "from_location_id": "VIRTUAL/SUPPLIER", "to_location_id": "HUB/STOCK",
+                "reason": "receipt", "reference": f"bulk-{round_}"}
+                for n in range(args.bulk)]}).encode()
+            started = time.perf_counter()
+            status, answer = http("POST", f"{base}/moves/bulk", body, auth)
+            took = time.perf_counter() - started
+            assert status == 201 and answer["posted"] == args.bulk, (status, answer)
+            rates.append(args.bulk / took)
+        print(f"POST /moves/bulk, {args.bulk:,} moves per request: "
+              f"{np.median(rates):,.0f} moves/s (median of 3: "
+              f"{', '.join(f'{r:,.0f}' for r in rates)})")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+if __name__ == "__main__":
+    main()
