@@ -275,3 +275,16 @@ def test_steps_can_be_dated_but_not_in_the_future_or_out_of_order(
         ]
         (receipt,) = ledger.stock_levels(s, item_id="P1")
         assert receipt.on_hand == 1
+
+
+def test_work_order_steps_cannot_be_dated_in_the_future(world: sessionmaker[Session]) -> None:
+    with unit_of_work(world) as s:
+        wo = work_orders.create(s, "PUMP-7", "planned", "tech")
+        with pytest.raises(ParameterError, match="is in the future"):
+            work_orders.act(
+                s,
+                wo.work_order.work_order_id,
+                "start",
+                "tech",
+                {"at": datetime.now(UTC) + timedelta(days=2)},
+            )

@@ -24,6 +24,7 @@ from spareflow.errors import ParameterError
 from spareflow.services import ledger, lifecycle
 from spareflow.services.ledger import MoveRequest, fmt, quantity
 from spareflow.services.master import default_location_id, get_asset, get_item
+from spareflow.services.orders import MAX_CLOCK_SKEW
 from spareflow.store.dialect import next_number
 from spareflow.store.models import Reservation, WorkOrder, WorkOrderEvent, WorkOrderPart
 from spareflow.store.types import utcnow
@@ -144,6 +145,8 @@ def act(
     )
     if at.tzinfo is None:
         raise ParameterError("at", f"{at.isoformat()} has no time zone; give an offset")
+    if at > utcnow() + MAX_CLOCK_SKEW:
+        raise ParameterError("at", f"{at.isoformat()} is in the future")
     if at < floor:
         raise ParameterError(
             "at", f"{at.isoformat()} is before the job's last step ({floor.isoformat()})"
