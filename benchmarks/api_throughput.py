@@ -53,8 +53,12 @@ def seed(url: str, schema: str) -> None:
             master.add_item(s, f"P{n:04d}", unit_cost=10)
         ledger.post_many(
             s,
-            [MoveRequest(f"P{n:04d}", Decimal(1_000_000), "VIRTUAL/SUPPLIER", "HUB/STOCK",
-                         "receipt") for n in range(ITEMS)],
+            [
+                MoveRequest(
+                    f"P{n:04d}", Decimal(1_000_000), "VIRTUAL/SUPPLIER", "HUB/STOCK", "receipt"
+                )
+                for n in range(ITEMS)
+            ],
             "bench",
         )
     engine.dispose()
@@ -66,8 +70,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http(method: str, url: str, body: bytes | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=600) as answer:
@@ -76,17 +81,35 @@ def http(method: str, url: str, body: bytes | None = None,
         return exc.code, json.loads(exc.read() or b"null")
 
 
-async def client(port: int, token: str, stop_at: float, latencies: list[float],
-                 statuses: dict[int, int]) -> None:
+async def client(
+    port: int,
+    token: str,
+    stop_at: float,
+    latencies: list[float],
+    statuses: dict[int, int],
+    per_request: int = 1,
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = (f"POST /moves HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
-            "Content-Type: application/json\r\n")
+    head = (
+        f"POST /moves HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\n"
+    )
     rng = random.Random()
     while time.perf_counter() < stop_at:
-        body = json.dumps({"moves": [{
-            "item_id": f"P{rng.randrange(ITEMS):04d}", "quantity": 1,
-            "from_location_id": "HUB/STOCK", "to_location_id": "VIRTUAL/CUSTOMER",
-            "reason": "issue"}]}).encode()
+        body = json.dumps(
+            {
+                "moves": [
+                    {
+                        "item_id": f"P{rng.randrange(ITEMS):04d}",
+                        "quantity": 1,
+                        "from_location_id": "HUB/STOCK",
+                        "to_location_id": "VIRTUAL/CUSTOMER",
+                        "reason": "issue",
+                    }
+                    for _ in range(per_request)
+                ]
+            }
+        ).encode()
         started = time.perf_counter()
         writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
         await writer.drain()
@@ -102,13 +125,16 @@ async def client(port: int, token: str, stop_at: float, latencies: list[float],
     writer.close()
 
 
-async def load(port: int, token: str, clients: int, seconds: float) -> tuple[list[float], dict[int, int], float]:
+async def load(
+    port: int, token: str, clients: int, seconds: float, per_request: int = 1
+) -> tuple[list[float], dict[int, int], float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     start = time.perf_counter()
     stop_at = start + seconds
-    await asyncio.gather(*(client(port, token, stop_at, latencies, statuses)
-                           for _ in range(clients)))
+    await asyncio.gather(
+        *(client(port, token, stop_at, latencies, statuses, per_request) for _ in range(clients))
+    )
     return latencies, statuses, time.perf_counter() - start
 
 
@@ -118,6 +144,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--bulk", type=int, default=20_000)
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=10,
+        help="also measure POST /moves with this many moves per request",
+    )
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -131,9 +163,20 @@ def main() -> None:
         url = f"{args.postgres}?options={urllib.parse.quote(f'-csearch_path={schema}')}"
         env = {**os.environ, "SPAREFLOW_DATABASE_URL": url}
         server = subprocess.Popen(
-            [sys.executable, "-m", "spareflow.cli", "serve", "--port", str(port),
-             "--workers", str(args.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "spareflow.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -143,33 +186,65 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         form = urllib.parse.urlencode({"username": "bench", "password": PASSWORD}).encode()
-        token = http("POST", f"{base}/auth/token", form,
-                     {"Content-Type": "application/x-www-form-urlencoded"})[1]["access_token"]
+        token = http(
+            "POST",
+            f"{base}/auth/token",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )[1]["access_token"]
         asyncio.run(load(port, token, args.clients, 2.0))  # warm up every worker
         latencies, statuses, took = asyncio.run(load(port, token, args.clients, args.seconds))
         ok = statuses.get(201, 0)
         ms = np.array(latencies) * 1000
-        print(f"POST /moves, one move per request, {args.clients} clients, "
-              f"{args.workers} workers, PostgreSQL:")
-        print(f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
-              f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
-              f"statuses {dict(sorted(statuses.items()))}")
+        print(
+            f"POST /moves, one move per request, {args.clients} clients, "
+            f"{args.workers} workers, PostgreSQL:"
+        )
+        print(
+            f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
+            f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
+            f"statuses {dict(sorted(statuses.items()))}"
+        )
+        if args.batch > 1:
+            latencies, statuses, took = asyncio.run(
+                load(port, token, args.clients, args.seconds, args.batch)
+            )
+            ok = statuses.get(201, 0) * args.batch
+            ms = np.array(latencies) * 1000
+            print(f"POST /moves, {args.batch} moves per request, {args.clients} clients:")
+            print(
+                f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
+                f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
+                f"statuses {dict(sorted(statuses.items()))}"
+            )
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         rates = []
         for round_ in range(3):
-            body = json.dumps({"moves": [{
-                "item_id": f"P{n % ITEMS:04d}", "quantity": 1,
-                "from_location_id": "VIRTUAL/SUPPLIER", "to_location_id": "HUB/STOCK",
-                "reason": "receipt", "reference": f"bulk-{round_}"}
-                for n in range(args.bulk)]}).encode()
+            body = json.dumps(
+                {
+                    "moves": [
+                        {
+                            "item_id": f"P{n % ITEMS:04d}",
+                            "quantity": 1,
+                            "from_location_id": "VIRTUAL/SUPPLIER",
+                            "to_location_id": "HUB/STOCK",
+                            "reason": "receipt",
+                            "reference": f"bulk-{round_}",
+                        }
+                        for n in range(args.bulk)
+                    ]
+                }
+            ).encode()
             started = time.perf_counter()
             status, answer = http("POST", f"{base}/moves/bulk", body, auth)
             took = time.perf_counter() - started
             assert status == 201 and answer["posted"] == args.bulk, (status, answer)
             rates.append(args.bulk / took)
-        print(f"POST /moves/bulk, {args.bulk:,} moves per request: "
-              f"{np.median(rates):,.0f} moves/s (median of 3: "
-              f"{', '.join(f'{r:,.0f}' for r in rates)})")
+        print(
+            f"POST /moves/bulk, {args.bulk:,} moves per request: "
+            f"{np.median(rates):,.0f} moves/s (median of 3: "
+            f"{', '.join(f'{r:,.0f}' for r in rates)})"
+        )
     finally:
         if server is not None:
             server.terminate()

@@ -36,6 +36,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Server processes (one per core suits PostgreSQL).", min=1)
     ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
 ) -> None:
     """Serve the REST API (/openapi.json, /docs) on the store named by
     SPAREFLOW_DATABASE_URL, or ./spareflow.db (SQLite) with no set-up."""
@@ -54,7 +57,7 @@ def serve(
     except SpareflowError as exc:
         raise _fail(exc) from None
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
     else:  # each worker process builds its own app from the environment
         uvicorn.run(
             "spareflow.api.app:create_app",
@@ -62,7 +65,8 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_level="warning",
+            log_level="info",
+            access_log=access_log,
         )
 
 
