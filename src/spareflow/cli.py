@@ -327,8 +327,10 @@ def plan(
     ] = False,
     as_of: Annotated[
         str | None,
-        typer.Option(help="With --from-store: end of the demand history (YYYY-MM-DD, UTC; "
-                     "default the start of the current period)."),
+        typer.Option(
+            help="With --from-store: end of the demand history (YYYY-MM-DD, UTC; "
+            "default the start of the current period)."
+        ),
     ] = None,
 ) -> None:
     """Plan stock for every item-site: policies for the targets, the orders to place now."""
@@ -368,9 +370,7 @@ def plan(
                     paths = _plan_store(out, params, as_of, csv, progress, runner)
                 else:
                     ds = load_dataset(dataset)  # type: ignore[arg-type]
-                    _, paths = run_plan(
-                        ds, out, params, csv=csv, progress=progress, engine=runner
-                    )
+                    _, paths = run_plan(ds, out, params, csv=csv, progress=progress, engine=runner)
         finally:
             runner.close()
     except SpareflowError as exc:
@@ -399,8 +399,14 @@ def _plan_store(
     upgrade(store)
     try:
         result = plan_from_store(
-            session_factory(store), out, params, as_of=when, dataset_dir=out / "dataset",
-            csv=csv, progress=progress, engine=runner,
+            session_factory(store),
+            out,
+            params,
+            as_of=when,
+            dataset_dir=out / "dataset",
+            csv=csv,
+            progress=progress,
+            engine=runner,
         )
     finally:
         store.dispose()

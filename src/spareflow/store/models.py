@@ -38,10 +38,17 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-LOCATION_KINDS = ("internal", "supplier", "customer", "scrap", "repair", "adjustment",
-                  "transit", "consumption")
-PARTNER_ROLES = ("supplier", "manufacturer", "distributor", "customer", "repair_vendor",
-                 "carrier")
+LOCATION_KINDS = (
+    "internal",
+    "supplier",
+    "customer",
+    "scrap",
+    "repair",
+    "adjustment",
+    "transit",
+    "consumption",
+)
+PARTNER_ROLES = ("supplier", "manufacturer", "distributor", "customer", "repair_vendor", "carrier")
 ROLES = ("admin", "planner", "storekeeper", "technician", "viewer")
 STOCK_STATUSES = ("serviceable", "unserviceable")
 ORDER_KINDS = ("purchase", "transfer", "customer", "repair")
@@ -138,9 +145,7 @@ class Asset(Base):
     utilisation_hours_per_day: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="operating")
 
-    __table_args__ = (
-        CheckConstraint("status IN ('operating', 'down', 'retired')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('operating', 'down', 'retired')", name="status"),)
 
 
 class AssetPosition(Base):
@@ -212,9 +217,7 @@ class Move(Base):
     reference: Mapped[str] = mapped_column(String(100), default="")
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.line_id"))
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.work_order_id"))
-    reverses_move_id: Mapped[int | None] = mapped_column(
-        ForeignKey("moves.move_id"), unique=True
-    )
+    reverses_move_id: Mapped[int | None] = mapped_column(ForeignKey("moves.move_id"), unique=True)
     moved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(64))
@@ -244,9 +247,7 @@ class Balance(Base):
     __tablename__ = "balances"
 
     item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"), primary_key=True)
-    location_id: Mapped[str] = mapped_column(
-        ForeignKey("locations.location_id"), primary_key=True
-    )
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
     lot: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
     serial: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
     status: Mapped[str] = mapped_column(String(16), primary_key=True, default="serviceable")
@@ -265,9 +266,7 @@ class Reservation(Base):
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"))
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.line_id"))
-    work_order_part_id: Mapped[int | None] = mapped_column(
-        ForeignKey("work_order_parts.part_id")
-    )
+    work_order_part_id: Mapped[int | None] = mapped_column(ForeignKey("work_order_parts.part_id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(64))
 
@@ -301,9 +300,7 @@ class Order(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (
-        CheckConstraint(
-            "kind IN (" + ", ".join(f"'{k}'" for k in ORDER_KINDS) + ")", name="kind"
-        ),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ORDER_KINDS) + ")", name="kind"),
         CheckConstraint("priority BETWEEN 1 AND 9", name="priority"),
         Index("ix_orders_kind_status", "kind", "status"),
     )
@@ -385,9 +382,7 @@ class WorkOrderPart(Base):
     __tablename__ = "work_order_parts"
 
     part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    work_order_id: Mapped[int] = mapped_column(
-        ForeignKey("work_orders.work_order_id"), index=True
-    )
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.work_order_id"), index=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.item_id"))
     quantity_required: Mapped[Decimal] = mapped_column(Quantity)
     quantity_issued: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
@@ -399,9 +394,7 @@ class WorkOrderEvent(Base):
     __tablename__ = "work_order_events"
 
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    work_order_id: Mapped[int] = mapped_column(
-        ForeignKey("work_orders.work_order_id"), index=True
-    )
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.work_order_id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))

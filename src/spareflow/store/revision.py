@@ -1,6 +1,6 @@
 """Developer tool: autogenerate an Alembic revision from the models against a scratch SQLite.
 
-    .venv/bin/python -m spareflow.store.revision "what changed"
+.venv/bin/python -m spareflow.store.revision "what changed"
 """
 
 from __future__ import annotations

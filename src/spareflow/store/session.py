@@ -32,7 +32,7 @@ def database_url(url: str | None = None) -> str:
     url = url or os.environ.get(ENV_URL) or f"sqlite:///{Path.cwd() / DEFAULT_FILE}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     try:
         parsed = make_url(url)
     except Exception as exc:
