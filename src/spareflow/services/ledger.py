@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
@@ -201,30 +202,32 @@ def _post(
 ) -> list[Move]:
     _apply(session, requests, guard)
     now = utcnow()
-    moves = [
-        Move(
-            item_id=r.item_id,
-            quantity=quantity(r.quantity),
-            from_location_id=r.from_location_id,
-            to_location_id=r.to_location_id,
-            from_status=r.from_status,
-            to_status=r.to_status,
-            lot=r.lot,
-            serial=r.serial,
-            reason=r.reason,
-            reference=r.reference,
-            order_line_id=r.order_line_id,
-            work_order_id=r.work_order_id,
-            reverses_move_id=r.reverses_move_id,
-            moved_at=r.moved_at or now,
-            recorded_at=now,
-            username=username,
-        )
+    rows = [
+        {
+            "item_id": r.item_id,
+            "quantity": quantity(r.quantity),
+            "from_location_id": r.from_location_id,
+            "to_location_id": r.to_location_id,
+            "from_status": r.from_status,
+            "to_status": r.to_status,
+            "lot": r.lot,
+            "serial": r.serial,
+            "reason": r.reason,
+            "reference": r.reference,
+            "order_line_id": r.order_line_id,
+            "work_order_id": r.work_order_id,
+            "reverses_move_id": r.reverses_move_id,
+            "moved_at": r.moved_at or now,
+            "recorded_at": now,
+            "username": username,
+        }
         for r in requests
     ]
-    session.add_all(moves)
-    session.flush()
-    return moves
+    written = session.connection().execute(
+        insert(_moves_t).returning(*_moves_t.c, sort_by_parameter_order=True), rows
+    )
+    # detached Move objects carrying what was written (ids included), for the caller
+    return [Move(**row._mapping) for row in written]
 
 
 def _apply(
@@ -284,6 +287,7 @@ class _Place:
     site_id: str | None
 
 
+_moves_t = cast(Table, Move.__table__)
 _items_t = Item.__table__
 _locations_t = Location.__table__
 _sites_t = Site.__table__
@@ -311,6 +315,20 @@ _UPDATE_BALANCE = (
         _balances.c.status == bindparam("b_status"),
     )
     .values(quantity=bindparam("b_quantity"))
+)
+_reservations_t = Reservation.__table__
+_RESERVED = (
+    select(
+        _reservations_t.c.item_id,
+        _reservations_t.c.location_id,
+        func.sum(_reservations_t.c.quantity),
+    )
+    .where(
+        tuple_(_reservations_t.c.item_id, _reservations_t.c.location_id).in_(
+            bindparam("pairs", expanding=True)
+        )
+    )
+    .group_by(_reservations_t.c.item_id, _reservations_t.c.location_id)
 )
 _LOCK_ROWS = (
     select(
@@ -796,11 +814,7 @@ def _check(
 def _reserved_by_pair(
     session: Session, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], Decimal]:
-    rows = session.execute(
-        select(Reservation.item_id, Reservation.location_id, func.sum(Reservation.quantity))
-        .where(tuple_(Reservation.item_id, Reservation.location_id).in_(pairs))
-        .group_by(Reservation.item_id, Reservation.location_id)
-    )
+    rows = session.connection().execute(_RESERVED, {"pairs": pairs})
     return {(item, loc): total or Decimal(0) for item, loc, total in rows}
 
 
