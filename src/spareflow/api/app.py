@@ -51,7 +51,8 @@ def create_app(
     app.state.ctx = ctx
     problems.install(app)
     for module in (auth, users, master, stock, orders, work_orders, planning):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.RESPONSES)
+    _document_problem(app)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
@@ -67,6 +68,27 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _document_problem(app: FastAPI) -> None:
+    """Put the Problem schema the error responses refer to into /openapi.json."""
+    from fastapi.openapi.utils import get_openapi
+
+    def spec() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = problems.Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            for name, sub in components["Problem"].pop("$defs", {}).items():
+                components.setdefault(name, sub)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = spec  # type: ignore[method-assign]
 
 
 class SecurityHeaders:

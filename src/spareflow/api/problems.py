@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spareflow.errors import (
@@ -67,6 +68,43 @@ def problem(
     return JSONResponse(
         jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
     )
+
+
+class FieldError(BaseModel):
+    field: str | None = None
+    message: str
+    row: int | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def _documented(status: int, what: str) -> dict[str, Any]:
+    return {
+        "description": what,
+        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+#: error responses every route may give, documented in /openapi.json as problem+json
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _documented(401, "Not authenticated: no, an expired or an unknown bearer token"),
+    403: _documented(403, "The role or the site scope does not allow this"),
+    404: _documented(404, "No such object (or not in the caller's sites)"),
+    409: _documented(409, "Conflicts with the current state (status, stock, duplicate)"),
+    413: _documented(413, "Request body too large"),
+    422: _documented(422, "Invalid input; `errors` names each field at fault"),
+    429: _documented(429, "Too many failed sign-ins"),
+    503: _documented(503, "The database is unavailable"),
+}
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -126,6 +164,16 @@ def install(app: FastAPI) -> None:
             409,
             "the request conflicts with data stored meanwhile; retry it",
             kind="conflict",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        log.info("data error on %s: %s", request.url.path, exc.orig)
+        return problem(
+            422,
+            "a value cannot be stored: a NUL character in a text, or a number out of range",
+            kind="invalid-input",
             instance=request.url.path,
         )
 

@@ -32,7 +32,7 @@ from spareflow.services import ledger, lifecycle
 from spareflow.services.ledger import MoveRequest, fmt, quantity
 from spareflow.services.master import default_location_id, get_item, get_partner, get_site
 from spareflow.store.dialect import next_number
-from spareflow.store.models import Order, OrderEvent, OrderLine, Reservation
+from spareflow.store.models import Location, Order, OrderEvent, OrderLine, Reservation
 from spareflow.store.types import utcnow
 
 PREFIX = {"purchase": "PO", "transfer": "TO", "customer": "CO", "repair": "RO"}
@@ -251,7 +251,7 @@ def _receive(
 ) -> tuple[str, dict[str, Any]]:
     """Receive ``quantities`` ({line_no: qty}; default: all still open) at ``location_id``."""
     order = view.order
-    location_id = options.get("location_id") or default_location_id(order.site_id)
+    location_id = _site_location(session, order, options.get("location_id"))
     at: datetime = options.get("at") or utcnow()
     source = SUPPLIER if order.kind == "purchase" else TRANSIT
     # a transfer receives what was shipped; a purchase what was ordered
@@ -443,7 +443,7 @@ def _cancel(
 def _send_to_repair(
     session: Session, view: OrderView, username: str, options: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    location = options.get("location_id") or default_location_id(view.order.site_id)
+    location = _site_location(session, view.order, options.get("location_id"))
     moves = [
         MoveRequest(
             line.item_id,
@@ -469,7 +469,7 @@ def _send_to_repair(
 def _return_from_repair(
     session: Session, view: OrderView, username: str, options: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    location = options.get("location_id") or default_location_id(view.order.site_id)
+    location = _site_location(session, view.order, options.get("location_id"))
     at: datetime = options.get("at") or utcnow()
     moves = [
         MoveRequest(
@@ -569,6 +569,21 @@ def _quantities(
             )
         out[line_no] = q
     return out
+
+
+def _site_location(session: Session, order: Order, location_id: str | None) -> str:
+    """The order site's stock location, or the given one if it is a location of that site:
+    an order never moves stock at another site."""
+    if location_id is None:
+        return default_location_id(order.site_id)
+    location = session.get(Location, location_id)
+    if location is None or location.kind != "internal" or location.site_id != order.site_id:
+        raise ParameterError(
+            "location_id",
+            f"{location_id!r} is not a stock location of site {order.site_id} "
+            f"(order {order.number})",
+        )
+    return location_id
 
 
 def _reservations(session: Session, line: OrderLine) -> list[tuple[int, Decimal]]:

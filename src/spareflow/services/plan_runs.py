@@ -8,6 +8,7 @@ refused, so a retried click cannot order twice.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -104,17 +105,25 @@ def draft(
     site_ids: list[str] | None = None,
     default_supplier: str | None = None,
 ) -> list[OrderView]:
-    """Draft the run's orders to place now (of ``site_ids``, default all), once per run."""
+    """Draft the run's orders to place now of ``site_ids`` (default: every site of the
+    run); each site's orders are drafted once, so a retried click cannot order twice."""
     record = session.get(PlanRun, run_id, with_for_update=True)
     if record is None:
         raise NotFound(f"plan run {run_id} does not exist")
-    if record.drafted_at is not None:
+    done = set(record.drafted_sites or [])
+    run_sites = set(
+        session.scalars(select(PlanRunLine.site_id).where(PlanRunLine.run_id == run_id).distinct())
+    )
+    wanted = run_sites if site_ids is None else run_sites & set(site_ids)
+    todo = sorted(wanted - done)
+    if wanted and not todo:
         raise Conflict(
-            f"plan run {run_id} was drafted at {record.drafted_at.isoformat()} by "
-            f"{record.drafted_by}; run a new plan to order again",
+            f"plan run {run_id}: the orders of {', '.join(sorted(wanted))} were drafted "
+            f"already (last at {record.drafted_at.isoformat() if record.drafted_at else '?'} "
+            f"by {record.drafted_by}); run a new plan to order again",
             "run_id",
         )
-    lines = list(session.scalars(lines_query(run_id, site_ids, only_orders=True)))
+    lines = list(session.scalars(lines_query(run_id, todo, only_orders=True)))
     frame = pl.DataFrame(
         [{c: getattr(line, c) for c in LINE_COLUMNS} for line in lines],
         schema={
@@ -123,10 +132,21 @@ def draft(
         },
     )
     made = plan_bridge.draft_orders(session, frame, username, default_supplier=default_supplier)
+    record.drafted_sites = sorted(done | set(todo))
     record.drafted_at = utcnow()
     record.drafted_by = username
     session.flush()
     return made
+
+
+def scoped_summary(summary: dict[str, Any], site_ids: list[str] | None) -> dict[str, Any]:
+    """A run's summary as a user of ``site_ids`` may see it (None: everything): the
+    figures per site of their sites only, without totals that include other sites."""
+    if site_ids is None:
+        return summary
+    keep = set(site_ids)
+    by_site = [row for row in summary.get("by_site", []) if row.get("site_id") in keep]
+    return {"as_of": summary.get("as_of"), "by_site": by_site}
 
 
 def _jsonable(value: Any) -> Any:
@@ -136,7 +156,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if hasattr(value, "item"):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # 0/0 fill rates of item-sites without demand: JSON null
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

@@ -418,6 +418,8 @@ class PlanRun(Base):
     item_sites: Mapped[int] = mapped_column(Integer, default=0)
     drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     drafted_by: Mapped[str | None] = mapped_column(String(64))
+    # sites whose orders were drafted (each site once; other sites may still draft theirs)
+    drafted_sites: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class PlanRunLine(Base):

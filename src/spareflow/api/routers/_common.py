@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, Path
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from spareflow.api.deps import Page
+
+#: a database id in a path: the range of the stores' integer keys (larger is 422, not 500)
+DbId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 IdemKey = Annotated[
     str | None,

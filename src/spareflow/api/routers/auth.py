@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, User
-from spareflow.api.routers._common import IdemKey
+from spareflow.api.routers._common import DbId, IdemKey
 from spareflow.api.schemas import ApiTokenCreated, ApiTokenIn, ApiTokenOut, TokenOut, UserOut
 from spareflow.services import users
 from spareflow.store.models import ApiToken
@@ -73,7 +73,7 @@ def list_api_tokens(ctx: Ctx, who: User) -> list[ApiTokenOut]:
 
 
 @router.delete("/auth/api-tokens/{token_id}", response_model=ApiTokenOut)
-def revoke_api_token(token_id: int, ctx: Ctx, who: User) -> ApiTokenOut:
+def revoke_api_token(token_id: DbId, ctx: Ctx, who: User) -> ApiTokenOut:
     with unit_of_work(ctx.factory) as session:
         revoked = ApiTokenOut.model_validate(users.revoke_api_token(session, token_id, who))
     ctx.forget(revoked.username)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
-from spareflow.api.routers._common import IdemKey, page_body, paged
+from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
 from spareflow.api.schemas import OrderActionIn, OrderEventOut, OrderIn, OrderOut, PageOut
 from spareflow.services import access, orders
 from spareflow.services.orders import LineIn, OrderView
@@ -99,13 +99,13 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def get_order(order_id: int, ctx: Ctx, who: User) -> OrderOut:
+def get_order(order_id: DbId, ctx: Ctx, who: User) -> OrderOut:
     with unit_of_work(ctx.factory) as session:
         return _out(access.order_for(session, who, order_id))
 
 
 @router.get("/orders/{order_id}/events", response_model=list[OrderEventOut])
-def order_events(order_id: int, ctx: Ctx, who: User) -> list[OrderEventOut]:
+def order_events(order_id: DbId, ctx: Ctx, who: User) -> list[OrderEventOut]:
     """The order's audit trail: every action, who took it and when."""
     with unit_of_work(ctx.factory) as session:
         access.order_for(session, who, order_id)
@@ -114,7 +114,7 @@ def order_events(order_id: int, ctx: Ctx, who: User) -> list[OrderEventOut]:
 
 @router.post("/orders/{order_id}/actions/{action}", response_model=OrderOut)
 def act(
-    order_id: int,
+    order_id: DbId,
     action: Action,
     ctx: Ctx,
     who: User,

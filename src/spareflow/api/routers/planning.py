@@ -7,17 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
-from spareflow.api.routers._common import IdemKey, page_body, paged
+from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
 from spareflow.api.routers.orders import _out as order_out
 from spareflow.api.schemas import In, OrderOut, Out, PageOut
 from spareflow.plan.stock import PlanParams
 from spareflow.services import kpis, plan_runs
-from spareflow.store.models import PlanRun
+from spareflow.services.users import Principal
+from spareflow.store.models import PlanRun, PlanRunLine
 from spareflow.store.session import unit_of_work
 
 router = APIRouter(tags=["planning and KPIs"])
@@ -59,6 +60,30 @@ class PlanRunOut(Out):
     item_sites: int
     drafted_at: datetime | None
     drafted_by: str | None
+    drafted_sites: list[str]
+
+
+def _run_out(session: Session, record: PlanRun, who: Principal) -> PlanRunOut:
+    """A run as the caller may see it: figures of their sites only (OWASP API3)."""
+    out = PlanRunOut.model_validate(record)
+    scope = who.site_filter()
+    if scope is None:
+        return out
+    visible = session.scalar(
+        select(func.count())
+        .select_from(PlanRunLine)
+        .where(PlanRunLine.run_id == record.run_id, PlanRunLine.site_id.in_(scope))
+    )
+    return out.model_copy(
+        update={
+            "summary": {
+                **plan_runs.scoped_summary(record.summary, scope),
+                "item_sites": int(visible or 0),
+            },
+            "item_sites": int(visible or 0),
+            "drafted_sites": [s for s in record.drafted_sites or [] if s in scope],
+        }
+    )
 
 
 class PlanRunLineOut(Out):
@@ -103,7 +128,7 @@ def create_plan_run(
 
     def work(session: Session) -> PlanRunOut:
         record = plan_runs.run(ctx.factory, session, who.username, params, as_of=as_of)
-        return PlanRunOut.model_validate(record)
+        return _run_out(session, record, who)
 
     return idempotency.create(ctx, request, who, key, body, work)
 
@@ -112,18 +137,18 @@ def create_plan_run(
 def list_plan_runs(ctx: Ctx, who: User, page: Paging) -> dict[str, object]:
     with unit_of_work(ctx.factory) as session:
         rows, total = paged(session, select(PlanRun).order_by(PlanRun.run_id.desc()), page)
-        return page_body([PlanRunOut.model_validate(r) for r in rows], total, page)
+        return page_body([_run_out(session, r, who) for r in rows], total, page)
 
 
 @router.get("/plan-runs/{run_id}", response_model=PlanRunOut)
-def get_plan_run(run_id: int, ctx: Ctx, who: User) -> PlanRunOut:
+def get_plan_run(run_id: DbId, ctx: Ctx, who: User) -> PlanRunOut:
     with unit_of_work(ctx.factory) as session:
-        return PlanRunOut.model_validate(plan_runs.get(session, run_id))
+        return _run_out(session, plan_runs.get(session, run_id), who)
 
 
 @router.get("/plan-runs/{run_id}/lines", response_model=PageOut[PlanRunLineOut])
 def plan_run_lines(
-    run_id: int, ctx: Ctx, who: User, page: Paging, orders_only: bool = False
+    run_id: DbId, ctx: Ctx, who: User, page: Paging, orders_only: bool = False
 ) -> dict[str, object]:
     """The run's item-sites of the caller's sites; ``orders_only``: those ordering now."""
     with unit_of_work(ctx.factory) as session:
@@ -135,7 +160,7 @@ def plan_run_lines(
 
 @router.post("/plan-runs/{run_id}/draft-orders", status_code=201, response_model=list[OrderOut])
 def draft_plan_run(
-    run_id: int,
+    run_id: DbId,
     ctx: Ctx,
     who: User,
     request: Request,

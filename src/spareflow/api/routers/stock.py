@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
-from spareflow.api.routers._common import IdemKey, page_body, paged
+from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
 from spareflow.api.schemas import (
     BulkMovesIn,
     BulkMovesOut,
@@ -64,7 +64,7 @@ def post_moves_bulk(
 
 @router.post("/moves/{move_id}/reversal", status_code=201, response_model=MoveOut)
 def reverse_move(
-    move_id: int, body: ReversalIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None
+    move_id: DbId, body: ReversalIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None
 ) -> object:
     """Correct a move by posting its reverse; a move is reversed at most once."""
 
@@ -136,7 +136,7 @@ def list_moves(
 
 
 @router.get("/moves/{move_id}", response_model=MoveOut)
-def get_move(move_id: int, ctx: Ctx, who: User) -> MoveOut:
+def get_move(move_id: DbId, ctx: Ctx, who: User) -> MoveOut:
     with unit_of_work(ctx.factory) as session:
         return MoveOut.model_validate(access.move_for(session, who, move_id))
 

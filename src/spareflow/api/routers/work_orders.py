@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
-from spareflow.api.routers._common import IdemKey, page_body, paged
+from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
 from spareflow.api.schemas import PageOut, WorkOrderActionIn, WorkOrderIn, WorkOrderOut
 from spareflow.services import access, work_orders
 from spareflow.services.work_orders import WorkOrderView
@@ -78,14 +78,14 @@ def list_work_orders(
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderOut)
-def get_work_order(work_order_id: int, ctx: Ctx, who: User) -> WorkOrderOut:
+def get_work_order(work_order_id: DbId, ctx: Ctx, who: User) -> WorkOrderOut:
     with unit_of_work(ctx.factory) as session:
         return _out(access.work_order_for(session, who, work_order_id))
 
 
 @router.post("/work-orders/{work_order_id}/actions/{action}", response_model=WorkOrderOut)
 def act(
-    work_order_id: int,
+    work_order_id: DbId,
     action: Action,
     ctx: Ctx,
     who: User,

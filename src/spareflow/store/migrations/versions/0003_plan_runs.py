@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("item_sites", sa.Integer(), nullable=False),
         sa.Column("drafted_at", spareflow.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("drafted_by", sa.String(length=64), nullable=True),
+        sa.Column("drafted_sites", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_plan_runs")),
     )
     op.create_table(
