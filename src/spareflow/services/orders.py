@@ -440,26 +440,33 @@ def _cancel(
     return "cancelled", {"reason": str(options.get("reason", ""))}
 
 
+def _unit_moves(
+    view: OrderView, frm: str, to: str, reason: str, to_status: str, at: datetime | None
+) -> list[MoveRequest]:
+    """Every line's unit(s) of a repair order, unserviceable, from ``frm`` to ``to``."""
+    return [
+        MoveRequest(
+            line.item_id,
+            line.quantity,
+            frm,
+            to,
+            reason,
+            reference=f"{view.order.number}/{line.line_no}",
+            serial=line.serial,
+            from_status="unserviceable",
+            to_status=to_status,
+            order_line_id=line.line_id,
+            moved_at=at,
+        )
+        for line in view.lines
+    ]
+
+
 def _send_to_repair(
     session: Session, view: OrderView, username: str, options: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     location = _site_location(session, view.order, options.get("location_id"))
-    moves = [
-        MoveRequest(
-            line.item_id,
-            line.quantity,
-            location,
-            REPAIR,
-            "repair_out",
-            reference=f"{view.order.number}/{line.line_no}",
-            serial=line.serial,
-            from_status="unserviceable",
-            to_status="unserviceable",
-            order_line_id=line.line_id,
-            moved_at=options.get("at"),
-        )
-        for line in view.lines
-    ]
+    moves = _unit_moves(view, location, REPAIR, "repair_out", "unserviceable", options.get("at"))
     ledger.post(session, moves, username)
     for line in view.lines:
         line.quantity_shipped = line.quantity
@@ -471,23 +478,9 @@ def _return_from_repair(
 ) -> tuple[str, dict[str, Any]]:
     location = _site_location(session, view.order, options.get("location_id"))
     at: datetime = options.get("at") or utcnow()
-    moves = [
-        MoveRequest(
-            line.item_id,
-            line.quantity,
-            REPAIR,
-            location,
-            "repair_in",
-            reference=f"{view.order.number}/{line.line_no}",
-            serial=line.serial,
-            from_status="unserviceable",
-            to_status="serviceable",
-            order_line_id=line.line_id,
-            moved_at=at,
-        )
-        for line in view.lines
-    ]
-    ledger.post(session, moves, username)
+    ledger.post(
+        session, _unit_moves(view, REPAIR, location, "repair_in", "serviceable", at), username
+    )
     for line in view.lines:
         line.quantity_received = line.quantity
         line.first_receipt_at = line.last_receipt_at = at
@@ -497,22 +490,7 @@ def _return_from_repair(
 def _condemn(
     session: Session, view: OrderView, username: str, options: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    moves = [
-        MoveRequest(
-            line.item_id,
-            line.quantity,
-            REPAIR,
-            SCRAP,
-            "scrap",
-            reference=f"{view.order.number}/{line.line_no}",
-            serial=line.serial,
-            from_status="unserviceable",
-            to_status="unserviceable",
-            order_line_id=line.line_id,
-            moved_at=options.get("at"),
-        )
-        for line in view.lines
-    ]
+    moves = _unit_moves(view, REPAIR, SCRAP, "scrap", "unserviceable", options.get("at"))
     ledger.post(session, moves, username)
     return "condemned", {"reason": str(options.get("reason", ""))}
 

@@ -25,11 +25,20 @@ from spareflow.api.schemas import (
 )
 from spareflow.services import access, ledger
 from spareflow.services.ledger import MoveRequest
+from spareflow.services.users import Principal
 from spareflow.store.models import Location, Move
 from spareflow.store.session import unit_of_work
 
 router = APIRouter(tags=["inventory"])
 IdFilter = Annotated[str | None, Query(max_length=64)]
+
+
+def _sites(who: Principal, site_id: str | None) -> list[str] | None:
+    """The sites a stock query covers: the caller's (None: all), narrowed to ``site_id``."""
+    scope = who.site_filter()
+    if site_id is None:
+        return scope
+    return [s for s in (scope or [site_id]) if s == site_id]
 
 
 @router.post("/moves", status_code=201, response_model=list[MoveOut])
@@ -151,8 +160,7 @@ def stock(
     location_id: IdFilter = None,
 ) -> dict[str, object]:
     """On hand, reserved and available per item, location and status (your sites)."""
-    scope = who.site_filter()
-    sites = scope if site_id is None else [s for s in (scope or [site_id]) if s == site_id]
+    sites = _sites(who, site_id)
     with unit_of_work(ctx.factory) as session:
         levels = ledger.stock_levels(
             session, site_ids=sites, item_id=item_id, location_id=location_id
@@ -172,8 +180,7 @@ def stock_units(
 ) -> dict[str, object]:
     """Stock per lot and serial number with its status (your sites): where is unit SN123,
     which repairables are unserviceable."""
-    scope = who.site_filter()
-    sites = scope if site_id is None else [s for s in (scope or [site_id]) if s == site_id]
+    sites = _sites(who, site_id)
     with unit_of_work(ctx.factory) as session:
         units = ledger.stock_units(session, site_ids=sites, item_id=item_id, serial=serial)
     window = units[page.offset : page.offset + page.limit]
