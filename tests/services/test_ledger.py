@@ -276,3 +276,24 @@ def test_concurrent_transfers_in_opposite_directions_do_not_deadlock(
         assert ledger.on_hand(s, "P1", "A/STOCK") == 100
         assert ledger.on_hand(s, "P1", "B/STOCK") == 100
         assert ledger.reconcile(s) == []
+
+
+def test_a_release_gives_back_a_positive_quantity(world: sessionmaker[Session]) -> None:
+    with unit_of_work(world) as s:
+        ledger.post(s, [receipt("P1", 2)], "alice")
+        held = ledger.reserve(s, "P1", "A/STOCK", Decimal(2), "planner")
+        assert held is not None
+        with pytest.raises(ParameterError, match="release a positive quantity"):
+            ledger.release(s, held.reservation_id, Decimal(-5))
+        ledger.release(s, held.reservation_id, Decimal(1))
+        assert ledger.reserved(s, "P1", "A/STOCK") == 1
+
+
+def test_a_serial_owed_at_a_negative_site_does_not_hide_a_second_unit(
+    world: sessionmaker[Session],
+) -> None:
+    with unit_of_work(world) as s:
+        ledger.post(s, [receipt("R1", 1, serial="SN1")], "alice")
+        ledger.post(s, [issue("R1", 1, frm="N/STOCK", serial="SN1")], "bob")  # N: -1
+        with pytest.raises(Conflict, match="serial SN1 would be in stock twice"):
+            ledger.post(s, [receipt("R1", 1, to="B/STOCK", serial="SN1")], "alice")

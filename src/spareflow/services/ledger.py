@@ -453,6 +453,10 @@ def release(session: Session, reservation_id: int, amount: Decimal | None = None
     reservation = session.get(Reservation, reservation_id, with_for_update=True)
     if reservation is None:
         raise NotFound(f"reservation {reservation_id} does not exist")
+    if amount is not None and quantity(amount) <= 0:
+        raise ParameterError(
+            "quantity", f"release a positive quantity, got {fmt(quantity(amount))}"
+        )
     give = reservation.quantity if amount is None else min(quantity(amount), reservation.quantity)
     reservation.quantity = reservation.quantity - give
     session.flush()
@@ -824,7 +828,7 @@ def _check_serials_unique(session: Session, serials: list[tuple[str, str]]) -> N
         .join(Location, Location.location_id == Balance.location_id)
         .where(
             tuple_(Balance.item_id, Balance.serial).in_(serials),
-            Balance.quantity != 0,
+            Balance.quantity > 0,  # a unit owed at a negative-stock site is not one in hand
             Location.kind == "internal",
         )
     ).all()
