@@ -7,14 +7,13 @@ found, so their existence does not leak; actions the role may not take are Forbi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spareflow.errors import NotFound
 from spareflow.services import orders, work_orders
-from spareflow.services.ledger import MoveRequest
 from spareflow.services.users import Principal
 from spareflow.store.models import Location, Move
 
@@ -25,21 +24,6 @@ HANDLE_ACTIONS = frozenset(
 )
 # which site a transfer action happens at: the source ships, the destination receives
 SOURCE_SIDE = frozenset({"release", "ship", "depart"})
-
-
-def check_moves(session: Session, who: Principal, requests: Iterable[MoveRequest]) -> None:
-    """The caller may post moves, and every site they touch is theirs."""
-    who.require("moves.write")
-    ids = {r.from_location_id for r in requests} | {r.to_location_id for r in requests}
-    sites = dict(
-        session.execute(
-            select(Location.location_id, Location.site_id).where(Location.location_id.in_(ids))
-        ).all()
-    )
-    for location_id in sorted(ids):
-        if location_id not in sites:
-            raise NotFound(f"location {location_id!r} does not exist")
-        who.require_site(sites[location_id])
 
 
 def move_guard(who: Principal) -> Callable[[str | None], None]:

@@ -359,8 +359,10 @@ def reverse(
     username: str,
     note: str = "",
     moved_at: datetime | None = None,
+    guard: SiteGuard | None = None,
 ) -> Move:
-    """Post the move that undoes ``move_id`` (at ``moved_at``, default now); once per move."""
+    """Post the move that undoes ``move_id`` (at ``moved_at``, default now); once per move.
+    ``guard`` as in :func:`post`."""
     move = session.get(Move, move_id)
     if move is None:
         raise NotFound(f"move {move_id} does not exist")
@@ -383,7 +385,7 @@ def reverse(
         reverses_move_id=move_id,
         moved_at=moved_at,
     )
-    return post(session, [request], username)[0]
+    return post(session, [request], username, guard=guard)[0]
 
 
 def reserve(

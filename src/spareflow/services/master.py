@@ -82,31 +82,6 @@ def add_item(
     return item
 
 
-def supersede(session: Session, item_id: str, replaced_by: str, interchangeability: str) -> Item:
-    """Record that ``replaced_by`` supersedes ``item_id`` (one-way or two-way)."""
-    item = get_item(session, item_id)
-    get_item(session, replaced_by)
-    if replaced_by == item_id:
-        raise ParameterError("replaced_by", "an item cannot replace itself")
-    if interchangeability not in ("one-way", "two-way"):
-        raise ParameterError(
-            "interchangeability", f"one-way or two-way, got {interchangeability!r}"
-        )
-    seen = {item_id}
-    nxt: str | None = replaced_by
-    while nxt is not None:  # refuse a supersession cycle A -> B -> ... -> A
-        if nxt in seen:
-            raise Conflict(
-                f"{replaced_by} superseding {item_id} would close a cycle", "replaced_by"
-            )
-        seen.add(nxt)
-        nxt = get_item(session, nxt).replaced_by
-    item.replaced_by = replaced_by
-    item.interchangeability = interchangeability
-    session.flush()
-    return item
-
-
 def substitutes(session: Session, item_id: str) -> list[str]:
     """Items that may be used for ``item_id``: its superseding chain, then two-way partners."""
     out: list[str] = []

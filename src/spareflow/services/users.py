@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, Forbidden, NotFound, ParameterError
 from spareflow.services.master import get_site
-from spareflow.store.models import ROLES, ApiToken, Site, User, UserSite
+from spareflow.store.models import ROLES, ApiToken, User, UserSite
 from spareflow.store.types import utcnow
 
 _hasher = PasswordHasher()
@@ -210,13 +210,6 @@ def update_user(
         set_sites(session, username, sites)
     session.flush()
     return user
-
-
-def visible_sites(session: Session, who: Principal) -> list[Site]:
-    query = select(Site).order_by(Site.site_id)
-    if not who.all_sites:
-        query = query.where(Site.site_id.in_(sorted(who.sites)))
-    return list(session.scalars(query))
 
 
 def _digest(secret: str) -> str:

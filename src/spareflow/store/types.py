@@ -82,8 +82,3 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
-
-
-def scaled_to_decimal(value: int | None, places: int = QUANTITY_PLACES) -> Decimal:
-    """A raw scaled integer from an SQL aggregate (SUM over a Quantity column) as a Decimal."""
-    return Decimal(int(value or 0)).scaleb(-places)

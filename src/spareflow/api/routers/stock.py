@@ -78,21 +78,11 @@ def reverse_move(
     """Correct a move by posting its reverse; a move is reversed at most once."""
 
     def work(session: Session) -> MoveOut:
-        move = access.move_for(session, who, move_id)
-        access.check_moves(
-            session,
-            who,
-            [
-                MoveRequest(
-                    move.item_id,
-                    move.quantity,
-                    move.to_location_id,
-                    move.from_location_id,
-                    "reversal",
-                )
-            ],
+        access.move_for(session, who, move_id)
+        undo = ledger.reverse(
+            session, move_id, who.username, body.note, guard=access.move_guard(who)
         )
-        return MoveOut.model_validate(ledger.reverse(session, move_id, who.username, body.note))
+        return MoveOut.model_validate(undo)
 
     return idempotency.create(ctx, request, who, key, body, work)
 
