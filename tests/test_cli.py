@@ -549,6 +549,7 @@ def test_demo_runs_the_operations_side_on_sqlite(demo_out: Path) -> None:
     assert ops["drafted"]["lines"] == ordering.height
     assert ops["imported"]["items"] <= 60 and ops["imported"]["sites"] == 2
     assert ops["kpis"]["inventory"]["value_end"] is not None
+    assert "reconstructed, not observed" in ops["note"]
     stock = pl.read_csv(demo_out / "dataset" / "stock.csv")
     engine = make_engine(f"sqlite:///{demo_out / 'spareflow.db'}")
     with unit_of_work(session_factory(engine)) as s:

@@ -100,6 +100,12 @@ def test_plan_the_store_draft_its_orders_and_read_kpis(tmp_path: Path) -> None:
 
     dry = spareflow(["orders", "draft", "out", "--user", "root", "--dry-run"], tmp_path)
     assert dry.returncode == 0 and len(dry.stdout.splitlines()) == wanted.height
+    (tmp_path / "junk.csv").write_text("not,a\nplan,table\n")
+    junk = spareflow(["orders", "draft", "junk.csv", "--user", "root"], tmp_path)
+    assert junk.returncode == 2 and "junk.csv" in junk.stderr, junk.stderr
+    assert "Traceback" not in junk.stderr
+    missing = spareflow(["orders", "draft", "nope.parquet", "--user", "root"], tmp_path)
+    assert missing.returncode == 2 and "nope.parquet: no such plan table" in missing.stderr
     nobody = spareflow(["orders", "draft", "out", "--user", "ghost"], tmp_path)
     assert nobody.returncode == 2 and "no user 'ghost'" in nobody.stderr
     drafted = spareflow(["orders", "draft", "out", "--user", "root"], tmp_path)
@@ -119,6 +125,10 @@ def test_plan_the_store_draft_its_orders_and_read_kpis(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     report = json.loads((tmp_path / "kpis.json").read_text())
     assert float(report["inventory"]["value_end_serviceable"]) == sum(5 + n for n in range(20))
+    (tmp_path / "afile").write_text("")
+    nowhere = spareflow(["kpis", "--start", start, "--end", end, "--out", "afile/k.json"], tmp_path)
+    assert nowhere.returncode == 2 and "afile/k.json" in nowhere.stderr, nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
     bad = spareflow(["kpis", "--start", "yesterday", "--end", end], tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --start:")
     both = spareflow(["plan", "data", "--from-store", "--out", "x"], tmp_path)

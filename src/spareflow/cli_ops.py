@@ -174,7 +174,7 @@ def orders_draft(
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise ParameterError("PLAN", f"{table}: not a readable plan table ({exc})") from None
         if dry_run:
-            todo = orders_to_place(frame)
+            todo = orders_to_place(frame, source=str(table))
             for row in todo.iter_rows(named=True):
                 print(f"{row['site_id']}\t{row['item_id']}\t{row['quantity']:g}")
             print(f"{todo.height:,} item-sites would be ordered", file=sys.stderr)
@@ -184,7 +184,9 @@ def orders_draft(
 
         with unit_of_work(factory) as session:
             _check_user(session, user)
-            made = draft_orders(session, frame, user, default_supplier=default_supplier)
+            made = draft_orders(
+                session, frame, user, default_supplier=default_supplier, source=str(table)
+            )
             lines = [
                 f"{v.order.number}\t{v.order.kind}\t{v.order.site_id}\t"
                 f"{v.order.partner_id or v.order.source_site_id}\t{len(v.lines)} lines"
@@ -209,6 +211,7 @@ def kpis(
     try:
         import json
 
+        from spareflow.data.write import write_text
         from spareflow.services.kpis import compute
         from spareflow.store.session import unit_of_work
 
@@ -217,15 +220,13 @@ def kpis(
         with unit_of_work(factory) as session:
             report = compute(session, when[0], when[1], list(site) if site else None).as_dict()
         engine.dispose()
+        text = json.dumps(report, indent=2)
+        if out is None:
+            print(text)
+            return
+        write_text(text + "\n", out)
     except SpareflowError as exc:
         raise _fail(exc) from None
-    text = json.dumps(report, indent=2)
-    if out is None:
-        print(text)
-        return
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text + "\n")
-    tmp.replace(out)
     print(f"wrote {out}", file=sys.stderr)
 
 

@@ -14,7 +14,7 @@ import polars as pl
 
 from spareflow.data.demo import generate_dataset
 from spareflow.data.load import Dataset, load_dataset
-from spareflow.data.write import write_dataset, write_table
+from spareflow.data.write import write_dataset, write_table, write_text
 from spareflow.plan import DemandPlan
 from spareflow.plan.engine import Engine
 from spareflow.plan.outputs import stock_summary, write_plan
@@ -152,11 +152,17 @@ def _demo_operations(
             kpis = compute(session, end - timedelta(days=30), end).as_dict()
     finally:
         engine.dispose()
-    report = {"store": str(store), "imported": imported.as_dict(), "drafted": drafted, "kpis": kpis}
-    path = root / "operations.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(path)
+    report = {
+        "store": str(store),
+        "imported": imported.as_dict(),
+        "drafted": drafted,
+        "kpis": kpis,
+        "note": "the dataset holds demand, not past stock levels: the import opens each "
+        "item-site with its stock plus all later demand, so stock (and inventory value and "
+        "turns) before the stock count is reconstructed, not observed; order KPIs are null "
+        "until orders flow through the store",
+    }
+    path = write_text(json.dumps(report, indent=2) + "\n", root / "operations.json")
     return {"store": store, "operations": path}
 
 

@@ -69,8 +69,9 @@ def _number(plan: pl.DataFrame, name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Float64) if name in plan.columns else pl.lit(0.0)
 
 
-def orders_to_place(plan: pl.DataFrame) -> pl.DataFrame:
-    """The plan's rows that order now, with ``quantity`` (units, > 0).
+def orders_to_place(plan: pl.DataFrame, *, source: str = "plan") -> pl.DataFrame:
+    """The plan's rows that order now, with ``quantity`` (units, > 0). ``source`` names the
+    plan in error messages (its file, for a plan read from one).
 
     A numeric ``order_now`` is the quantity (the plan computed it). Otherwise (boolean
     ``order_now`` gating the rows, or none) the quantity follows design.md: with the
@@ -82,7 +83,7 @@ def orders_to_place(plan: pl.DataFrame) -> pl.DataFrame:
     sizing = ["policy", "reorder_point", "order_up_to", "order_quantity", "on_hand"]
     missing = [c for c in KEYS + ([] if sized else sizing) if c not in plan.columns]
     if missing:
-        raise ParameterError("plan", f"missing columns: {', '.join(missing)}")
+        raise ParameterError(source, f"missing columns: {', '.join(missing)}")
     quantity = pl.col("order_now").cast(pl.Float64)
     if not sized:
         p = _number(plan, "on_hand") + _number(plan, "on_order") - _number(plan, "backorders")
@@ -103,7 +104,7 @@ def orders_to_place(plan: pl.DataFrame) -> pl.DataFrame:
     if bad.height:
         row = bad.row(0, named=True)
         raise ParameterError(
-            "plan",
+            source,
             f"item {row['item_id']} at site {row['site_id']}: cannot size the order "
             f"(policy {row.get('policy')!r}, order_quantity {row.get('order_quantity')!r}); "
             f"policies: rQ (order_quantity > 0), {', '.join(UP_TO_POLICIES)}",
@@ -111,7 +112,7 @@ def orders_to_place(plan: pl.DataFrame) -> pl.DataFrame:
     twice = rows.filter(pl.struct(KEYS).is_duplicated())
     if twice.height:
         item, site = twice["item_id"][0], twice["site_id"][0]
-        raise ParameterError("plan", f"item {item} at site {site} has more than one row")
+        raise ParameterError(source, f"item {item} at site {site} has more than one row")
     return rows.filter(pl.col("quantity") > 0)
 
 
@@ -121,6 +122,7 @@ def draft_orders(
     username: str,
     *,
     default_supplier: str | None = None,
+    source: str = "plan",
 ) -> list[OrderView]:
     """Draft orders for the plan's orders to place now (:func:`orders_to_place`), one per
     receiving site and source, lines by item: a transfer from the parent site where the
@@ -129,7 +131,7 @@ def draft_orders(
     are due today + ``lead_time_days`` where the plan gives it. All in the caller's
     transaction, all or nothing; ParameterError naming item and site when a purchase has
     no supplier, NotFound for an unknown item, site or partner."""
-    rows = orders_to_place(plan)
+    rows = orders_to_place(plan, source=source)
     if rows.height == 0:
         return []
     parents = frame_of(session, select(Site.site_id, Site.parent_site_id), "site_id source_site_id")
@@ -169,12 +171,12 @@ def draft_orders(
                 for item, q, days in group.select("item_id", "quantity", "_lead").iter_rows()
             ]
             note = f"drafted from the plan: {len(lines)} line(s)"
-            kind, source = (
+            kind, origin = (
                 ("transfer", {"source_site_id": parent})
                 if parent is not None
                 else ("purchase", {"partner_id": supplier})
             )
-            views.append(orders.create(session, kind, site, lines, username, note=note, **source))
+            views.append(orders.create(session, kind, site, lines, username, note=note, **origin))
     return views
 
 
