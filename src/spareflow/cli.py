@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from spareflow.cli_ops import fail as _fail
+from spareflow.cli_ops import register as _register_ops
 from spareflow.errors import NotFound, ParameterError, SpareflowError
 
 app = typer.Typer(
@@ -27,12 +29,6 @@ app = typer.Typer(
 )
 
 ProgressFn = Callable[[str, int, int], None]
-
-
-def _fail(exc: SpareflowError) -> typer.Exit:
-    for line in exc.lines():
-        print(f"error: {line}", file=sys.stderr)
-    return typer.Exit(code=2)
 
 
 @contextlib.contextmanager
@@ -731,7 +727,6 @@ def demo(
         print(f"{label:>9}: {path}")
 
 
-from spareflow.cli_ops import register as _register_ops  # noqa: E402
 
 _register_ops(app)
 

@@ -24,7 +24,8 @@ UserOpt = Annotated[
 ]
 
 
-def _fail(exc: SpareflowError) -> typer.Exit:
+def fail(exc: SpareflowError) -> typer.Exit:
+    """A user error as the CLI shows it: one line per fault on stderr, exit code 2."""
     for line in exc.lines():
         print(f"error: {line}", file=sys.stderr)
     return typer.Exit(code=2)
@@ -55,7 +56,7 @@ def serve(
             file=sys.stderr,
         )
     except SpareflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
     else:  # each worker process builds its own app from the environment
@@ -95,7 +96,7 @@ def user_add(
             users.add_user(session, name, password, role, list(site or []))
         engine.dispose()
     except SpareflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     scope = ", ".join(site or []) or ("every site" if role == "admin" else "no site yet")
     print(f"user {name} added as {role} ({scope})", file=sys.stderr)
 
@@ -112,7 +113,7 @@ def db_upgrade() -> None:
             f"store {_safe(database_url())} at revision {current_revision(engine)}", file=sys.stderr
         )
     except SpareflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 @db_app.command("import")
@@ -133,7 +134,7 @@ def db_import(
             summary = import_dataset(factory, dataset, user, progress=progress)
         engine.dispose()
     except SpareflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     counts = summary.as_dict()
     seconds = counts.pop("elapsed_seconds")
     shown = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items() if v)
@@ -194,7 +195,7 @@ def orders_draft(
             ]
         engine.dispose()
     except SpareflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print("\n".join(lines)) if lines else None
     print(f"{len(lines):,} draft orders created", file=sys.stderr)
 
@@ -226,7 +227,7 @@ def kpis(
             return
         write_text(text + "\n", out)
     except SpareflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print(f"wrote {out}", file=sys.stderr)
 
 
