@@ -150,12 +150,12 @@ def post_many(
         if r.reservation_id is not None:
             raise ParameterError("reservation_id", f"move {n}: bulk postings take no reservation")
     with session.begin_nested():
-        _apply(session, requests, guard)
+        amounts = _apply(session, requests, guard)
         now = utcnow()
         rows = [
             (
                 r.item_id,
-                quantity(r.quantity),
+                q,
                 r.from_location_id,
                 r.to_location_id,
                 r.from_status,
@@ -171,7 +171,7 @@ def post_many(
                 now,
                 username,
             )
-            for r in requests
+            for r, q in zip(requests, amounts, strict=True)
         ]
         bulk_insert(session.connection(), Move.__table__, _MOVE_COLUMNS, rows)  # type: ignore[arg-type]
     return len(rows)
@@ -200,12 +200,12 @@ _MOVE_COLUMNS = (
 def _post(
     session: Session, requests: Sequence[MoveRequest], username: str, guard: SiteGuard | None
 ) -> list[Move]:
-    _apply(session, requests, guard)
+    amounts = _apply(session, requests, guard)
     now = utcnow()
     rows = [
         {
             "item_id": r.item_id,
-            "quantity": quantity(r.quantity),
+            "quantity": q,
             "from_location_id": r.from_location_id,
             "to_location_id": r.to_location_id,
             "from_status": r.from_status,
@@ -221,7 +221,7 @@ def _post(
             "recorded_at": now,
             "username": username,
         }
-        for r in requests
+        for r, q in zip(requests, amounts, strict=True)
     ]
     written = session.connection().execute(
         insert(_moves_t).returning(*_moves_t.c, sort_by_parameter_order=True), rows
@@ -232,19 +232,19 @@ def _post(
 
 def _apply(
     session: Session, requests: Sequence[MoveRequest], guard: SiteGuard | None = None
-) -> None:
+) -> list[Decimal]:
     """Validate, lock, change the balances and check them: everything but the moves.
+    Returns each request's quantity, parsed once.
 
     Core statements on the session's connection (no ORM objects per row): this is the hot
     path of every receipt, issue and transfer."""
     session.flush()
-    items, locations, negative_ok = _validate(session, requests)
+    items, locations, negative_ok, amounts = _validate(session, requests)
     if guard is not None:
         for location_id in sorted(locations):
             guard(locations[location_id].site_id)
     deltas: dict[Key5, Decimal] = defaultdict(Decimal)
-    for r in requests:
-        q = quantity(r.quantity)
+    for r, q in zip(requests, amounts, strict=True):
         deltas[(r.item_id, r.from_location_id, r.lot, r.serial, r.from_status)] -= q
         deltas[(r.item_id, r.to_location_id, r.lot, r.serial, r.to_status)] += q
     balances = _lock(session, deltas)
@@ -270,6 +270,7 @@ def _apply(
     if changed:
         session.connection().execute(_UPDATE_BALANCE, changed)
     _check(session, deltas, balances, items, locations, negative_ok)
+    return amounts
 
 
 Key5 = tuple[str, str, str, str, str]
@@ -644,7 +645,7 @@ def reconcile(session: Session) -> list[Mismatch]:
 
 def _validate(
     session: Session, requests: Sequence[MoveRequest]
-) -> tuple[dict[str, _ItemFlags], dict[str, _Place], set[str]]:
+) -> tuple[dict[str, _ItemFlags], dict[str, _Place], set[str], list[Decimal]]:
     """Items and locations of the requests (and the sites allowing negative stock);
     refuses the first malformed request naming its field."""
     item_ids = sorted({r.item_id for r in requests})
@@ -662,6 +663,7 @@ def _validate(
         locations[row.location_id] = _Place(row.kind, row.site_id)
         if row.allow_negative_stock and row.site_id is not None:
             negative_ok.add(row.site_id)
+    amounts: list[Decimal] = []
     for n, r in enumerate(requests, start=1):
         where = f"move {n}" if len(requests) > 1 else "move"
         if r.item_id not in items:
@@ -673,6 +675,7 @@ def _validate(
             if location_id not in locations:
                 raise NotFound(f"{where}: {field} {location_id!r} does not exist")
         q = quantity(r.quantity)
+        amounts.append(q)
         if q <= 0:
             raise ParameterError("quantity", f"{where}: must be > 0, got {fmt(q)}")
         if r.reason not in REASONS:
@@ -701,7 +704,7 @@ def _validate(
                 "to_status",
                 f"{where}: item {r.item_id} is not repairable; it has no unserviceable stock",
             )
-    return items, locations, negative_ok
+    return items, locations, negative_ok, amounts
 
 
 def _lock(session: Session, deltas: dict[Key5, Decimal]) -> dict[Key5, Decimal]:
