@@ -727,7 +727,6 @@ def demo(
         print(f"{label:>9}: {path}")
 
 
-
 _register_ops(app)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Header, Path
+from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -32,3 +33,9 @@ def paged(session: Session, query: Select[Any], page: Page) -> tuple[list[Any], 
 
 def page_body(items: list[Any], total: int, page: Page) -> dict[str, Any]:
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+def page_of(rows: list[Any], page: Page, model: type[BaseModel]) -> dict[str, Any]:
+    """One page of rows computed in memory (not a query), each as ``model``."""
+    window = rows[page.offset : page.offset + page.limit]
+    return page_body([model.model_validate(r) for r in window], len(rows), page)

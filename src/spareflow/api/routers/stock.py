@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
-from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
+from spareflow.api.routers._common import DbId, IdemKey, page_body, page_of, paged
 from spareflow.api.schemas import (
     BulkMovesIn,
     BulkMovesOut,
@@ -155,8 +155,7 @@ def stock(
         levels = ledger.stock_levels(
             session, site_ids=sites, item_id=item_id, location_id=location_id
         )
-    window = levels[page.offset : page.offset + page.limit]
-    return page_body([StockOut.model_validate(lv) for lv in window], len(levels), page)
+    return page_of(levels, page, StockOut)
 
 
 @router.get("/stock/units", response_model=PageOut[UnitStockOut])
@@ -173,5 +172,4 @@ def stock_units(
     sites = _sites(who, site_id)
     with unit_of_work(ctx.factory) as session:
         units = ledger.stock_units(session, site_ids=sites, item_id=item_id, serial=serial)
-    window = units[page.offset : page.offset + page.limit]
-    return page_body([UnitStockOut.model_validate(u) for u in window], len(units), page)
+    return page_of(units, page, UnitStockOut)
