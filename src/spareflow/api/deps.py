@@ -16,6 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from spareflow.api.settings import Settings
+from spareflow.errors import ParameterError
 from spareflow.services import users
 from spareflow.services.users import Principal
 from spareflow.store.models import AppSetting
@@ -159,8 +160,6 @@ def page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page:
     if limit > ctx.settings.max_page_size:
-        from spareflow.errors import ParameterError
-
         raise ParameterError("limit", f"at most {ctx.settings.max_page_size}, got {limit}")
     return Page(limit, offset)
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spareflow.errors import ParameterError
+from spareflow.errors import NotFound, ParameterError
 from spareflow.services import ledger, lifecycle
 from spareflow.services.ledger import MoveRequest, fmt, quantity
 from spareflow.services.master import default_location_id, get_asset, get_item
@@ -109,8 +109,6 @@ def create(
 def get(session: Session, work_order_id: int, *, lock: bool = False) -> WorkOrderView:
     wo = session.get(WorkOrder, work_order_id, with_for_update=lock)
     if wo is None:
-        from spareflow.errors import NotFound
-
         raise NotFound(f"work order {work_order_id} does not exist")
     parts = list(
         session.scalars(

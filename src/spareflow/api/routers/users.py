@@ -10,6 +10,7 @@ from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
 from spareflow.api.routers._common import IdemKey, page_body, paged
 from spareflow.api.schemas import PageOut, UserIn, UserOut, UserPatchIn
+from spareflow.errors import NotFound
 from spareflow.services import users
 from spareflow.store.models import User as UserRow
 from spareflow.store.models import UserSite
@@ -49,8 +50,6 @@ def get_user(username: str, ctx: Ctx, who: User) -> UserOut:
     with unit_of_work(ctx.factory) as session:
         row = session.get(UserRow, username)
         if row is None:
-            from spareflow.errors import NotFound
-
             raise NotFound(f"user {username!r} does not exist")
         return _out(session, row)
 
