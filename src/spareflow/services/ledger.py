@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
+from spareflow.services import ledger_server
 from spareflow.store.dialect import bulk_insert, insert_missing
 from spareflow.store.models import (
     STOCK_STATUSES,
@@ -200,8 +201,11 @@ _MOVE_COLUMNS = (
 def _post(
     session: Session, requests: Sequence[MoveRequest], username: str, guard: SiteGuard | None
 ) -> list[Move]:
-    amounts = _apply(session, requests, guard)
     now = utcnow()
+    on_server = _post_on_server(session, requests, username, now, guard)
+    if on_server is not None:
+        return on_server
+    amounts = _apply(session, requests, guard)
     rows = [
         {
             "item_id": r.item_id,
@@ -228,6 +232,55 @@ def _post(
     )
     # detached Move objects carrying what was written (ids included), for the caller
     return [Move(**row._mapping) for row in written]
+
+
+def _post_on_server(
+    session: Session,
+    requests: Sequence[MoveRequest],
+    username: str,
+    now: datetime,
+    guard: SiteGuard | None,
+) -> list[Move] | None:
+    """Plain moves on PostgreSQL in one round trip (see ``ledger_server``): the moves
+    posted, or None when the Python path must run,
+    because the backend or a move does not qualify or a check failed (that path then
+    names the failure). A refused site raises here, and the caller's transaction or
+    savepoint takes the posting back."""
+    if not ledger_server.available(session) or not all(map(ledger_server.is_plain, requests)):
+        return None
+    amounts = _plain_amounts(requests)
+    if amounts is None:
+        return None
+    session.flush()
+    posted = ledger_server.post(session, requests, amounts, username, now)
+    if posted is None:
+        return None
+    moves, sites = posted
+    if guard is not None:
+        for location_id in sorted(sites):
+            guard(sites[location_id])
+    return moves
+
+
+def _plain_amounts(requests: Sequence[MoveRequest]) -> list[Decimal] | None:
+    """The quantities of ``requests`` if every one passes the checks that need no
+    database (as in :func:`_validate`), else None."""
+    amounts = []
+    for r in requests:
+        try:
+            q = quantity(r.quantity)
+        except ParameterError:
+            return None
+        if (
+            q <= 0
+            or r.reason not in REASONS
+            or r.from_status not in STOCK_STATUSES
+            or r.to_status not in STOCK_STATUSES
+            or (r.from_location_id == r.to_location_id and r.from_status == r.to_status)
+        ):
+            return None
+        amounts.append(q)
+    return amounts
 
 
 def _apply(
@@ -267,13 +320,46 @@ def _apply(
                     "b_quantity": balances[k],
                 }
             )
-    if changed:
-        session.connection().execute(_UPDATE_BALANCE, changed)
+    _update_balances(session, changed)
     _check(session, deltas, balances, items, locations, negative_ok)
     return amounts
 
 
 Key5 = tuple[str, str, str, str, str]
+
+#: Above this many balance rows a PostgreSQL posting updates them in one statement.
+_MANY_BALANCES = 50
+_UPDATE_BALANCES_PG = text(
+    "UPDATE balances AS b SET quantity = v.quantity FROM unnest("
+    "CAST(:items AS text[]), CAST(:locations AS text[]), CAST(:lots AS text[]), "
+    "CAST(:serials AS text[]), CAST(:statuses AS text[]), CAST(:quantities AS bigint[])"
+    ") AS v(item_id, location_id, lot, serial, status, quantity) "
+    "WHERE b.item_id = v.item_id AND b.location_id = v.location_id AND b.lot = v.lot "
+    "AND b.serial = v.serial AND b.status = v.status"
+)
+
+
+def _update_balances(session: Session, changed: list[dict[str, Any]]) -> None:
+    """Write the new on-hand of the balance rows a posting changed (rows locked already):
+    one statement per row, or for a bulk posting on PostgreSQL one statement for all
+    (thousands of single-row updates were half the time of a 20,000-move import)."""
+    if not changed:
+        return
+    connection = session.connection()
+    if len(changed) <= _MANY_BALANCES or connection.dialect.name != "postgresql":
+        connection.execute(_UPDATE_BALANCE, changed)
+        return
+    connection.execute(
+        _UPDATE_BALANCES_PG,
+        {
+            "items": [c["b_item"] for c in changed],
+            "locations": [c["b_location"] for c in changed],
+            "lots": [c["b_lot"] for c in changed],
+            "serials": [c["b_serial"] for c in changed],
+            "statuses": [c["b_status"] for c in changed],
+            "quantities": [int(c["b_quantity"].scaleb(QUANTITY_PLACES)) for c in changed],
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
