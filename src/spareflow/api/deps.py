@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,7 +101,12 @@ def signing_secret(factory: sessionmaker[Session], configured: str | None) -> st
         return row.value
 
 
-def context(request: Request) -> Context:
+# The dependencies below are coroutines: they do no blocking work (a principal's database
+# read runs in the thread pool), and a plain function would cost every request a hop
+# through the thread pool each.
+
+
+async def context(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
 
@@ -112,14 +118,14 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+async def current_user(ctx: Ctx, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
     """The caller, from ``Authorization: Bearer`` (a signed access token or an API token)."""
     if not token:
         raise _unauthorized("send Authorization: Bearer TOKEN (POST /auth/token gives one)")
     known = ctx.cached(token)
     if known is not None:
         return known
-    who = _identify(ctx, token)
+    who = await run_in_threadpool(_identify, ctx, token)
     ctx.remember(token, who)
     return who
 
@@ -154,7 +160,7 @@ class Page:
     offset: int
 
 
-def page(
+async def page(
     ctx: Ctx,
     limit: Annotated[int, Query(ge=1, description="rows per page (at most the server's cap)")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
