@@ -30,6 +30,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,9 @@ def seed(url: str, schema: str) -> None:
             ],
             "bench",
         )
+    with engine.connect() as connection:  # planner statistics, as autovacuum keeps in use
+        connection.execute(text("ANALYZE"))
+        connection.commit()
     engine.dispose()
 
 
@@ -81,15 +85,29 @@ def http(
         return exc.code, json.loads(exc.read() or b"null")
 
 
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def connect(port: int, clients: int) -> list[Connection]:
+    """Keep-alive connections, opened one at a time: a burst of connects is taken by
+    whichever worker wakes first (asyncio accepts a whole backlog at once), leaving the
+    other worker idle, which no load balancer in front of a real server would do."""
+    connections = []
+    for _ in range(clients):
+        connections.append(await asyncio.open_connection("127.0.0.1", port))
+        await asyncio.sleep(0.05)
+    return connections
+
+
 async def client(
-    port: int,
+    connection: Connection,
     token: str,
     stop_at: float,
     latencies: list[float],
     statuses: dict[int, int],
     per_request: int = 1,
 ) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = connection
     head = (
         f"POST /moves HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
         "Content-Type: application/json\r\n"
@@ -122,20 +140,77 @@ async def client(
         await reader.readexactly(length)
         latencies.append(time.perf_counter() - started)
         statuses[status] = statuses.get(status, 0) + 1
-    writer.close()
+
+
+Result = tuple[list[float], dict[int, int], float]
+SERVER_PID: list[int] = []  # the serve process, once started
+DATABASE: list[str] = []  # the database URL
 
 
 async def load(
-    port: int, token: str, clients: int, seconds: float, per_request: int = 1
-) -> tuple[list[float], dict[int, int], float]:
+    connections: list[Connection], token: str, seconds: float, per_request: int = 1
+) -> Result:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     start = time.perf_counter()
     stop_at = start + seconds
     await asyncio.gather(
-        *(client(port, token, stop_at, latencies, statuses, per_request) for _ in range(clients))
+        *(client(c, token, stop_at, latencies, statuses, per_request) for c in connections)
     )
     return latencies, statuses, time.perf_counter() - start
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` and their descendants (Linux /proc; 0 elsewhere)."""
+    total, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        proc = Path(f"/proc/{pid}")
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in (proc / "task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving this database's clients now."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = list(
+            connection.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    return found
+
+
+async def run_loads(
+    port: int, token: str, clients: int, seconds: float, batch: int, cpu: list[float]
+) -> list[Result]:
+    """Warm every worker up, then one run per request size, on the same connections;
+    ``cpu`` gets the server's and the database's CPU seconds during the single-move run."""
+    connections = await connect(port, clients)
+    await load(connections, token, 2.0)
+    server, backends = cpu_seconds(SERVER_PID), database_backends(DATABASE[0])
+    database = cpu_seconds(backends)
+    results = [await load(connections, token, seconds)]
+    cpu += [cpu_seconds(SERVER_PID) - server, cpu_seconds(backends) - database]
+    if batch > 1:
+        results.append(await load(connections, token, seconds, batch))
+    for _, writer in connections:
+        writer.close()
+    return results
 
 
 def main() -> None:
@@ -192,8 +267,13 @@ def main() -> None:
             form,
             {"Content-Type": "application/x-www-form-urlencoded"},
         )[1]["access_token"]
-        asyncio.run(load(port, token, args.clients, 2.0))  # warm up every worker
-        latencies, statuses, took = asyncio.run(load(port, token, args.clients, args.seconds))
+        SERVER_PID.append(server.pid)
+        DATABASE.append(args.postgres)
+        cpu: list[float] = []
+        single, *batched = asyncio.run(
+            run_loads(port, token, args.clients, args.seconds, args.batch, cpu)
+        )
+        latencies, statuses, took = single
         ok = statuses.get(201, 0)
         ms = np.array(latencies) * 1000
         print(
@@ -205,10 +285,11 @@ def main() -> None:
             f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
             f"statuses {dict(sorted(statuses.items()))}"
         )
-        if args.batch > 1:
-            latencies, statuses, took = asyncio.run(
-                load(port, token, args.clients, args.seconds, args.batch)
-            )
+        print(
+            f"  CPU per request: {cpu[0] / ok * 1000:.2f} ms in the server's processes, "
+            f"{cpu[1] / ok * 1000:.2f} ms in PostgreSQL"
+        )
+        for latencies, statuses, took in batched:
             ok = statuses.get(201, 0) * args.batch
             ms = np.array(latencies) * 1000
             print(f"POST /moves, {args.batch} moves per request, {args.clients} clients:")
