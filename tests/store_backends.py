@@ -59,9 +59,7 @@ def fresh_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}
-    )
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
         upgrade(engine)
         yield engine
