@@ -16,6 +16,7 @@ from spareflow.api.routers._common import DbId, IdemKey, page_body, page_of, pag
 from spareflow.api.schemas import (
     BulkMovesIn,
     BulkMovesOut,
+    MoveIn,
     MoveOut,
     MovesIn,
     PageOut,
@@ -41,10 +42,28 @@ def _sites(who: Principal, site_id: str | None) -> list[str] | None:
     return [s for s in (scope or [site_id]) if s == site_id]
 
 
+def _request(m: MoveIn) -> MoveRequest:
+    """A posted move as the ledger takes it (field by field: a dump and re-pack of each
+    model was a fifth of a 20,000-move bulk request)."""
+    return MoveRequest(
+        m.item_id,
+        m.quantity,
+        m.from_location_id,
+        m.to_location_id,
+        m.reason,
+        reference=m.reference,
+        lot=m.lot,
+        serial=m.serial,
+        from_status=m.from_status,
+        to_status=m.to_status,
+        moved_at=m.moved_at,
+    )
+
+
 @router.post("/moves", status_code=201, response_model=list[MoveOut])
 def post_moves(body: MovesIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None) -> object:
     """Post moves together: every one or none (stock never goes below zero or reservations)."""
-    requests = [MoveRequest(**m.model_dump()) for m in body.moves]
+    requests = [_request(m) for m in body.moves]
 
     def work(session: Session) -> list[MoveOut]:
         guard = access.move_guard(who)
@@ -61,7 +80,7 @@ def post_moves_bulk(
     """Post up to 50,000 moves in one request, all or none, with every check of
     ``POST /moves`` (stock, reservations, serials, sites), written in one bulk statement;
     answers the count, not the moves (read them back with ``GET /moves?reference=``)."""
-    requests = [MoveRequest(**m.model_dump()) for m in body.moves]
+    requests = [_request(m) for m in body.moves]
 
     def work(session: Session) -> BulkMovesOut:
         guard = access.move_guard(who)
