@@ -56,7 +56,8 @@ def move(item: str, qty: str, frm: str, to: str, **kw: object) -> MoveRequest:
 
 
 def on_server(s: Session, requests: list[MoveRequest]) -> list[Move] | None:
-    posted = ledger_server.post(s, requests, [r.quantity for r in requests], "u", utcnow())
+    amounts = [r.quantity for r in requests]
+    posted = ledger_server.post(s.connection(), requests, amounts, "u", utcnow())
     return None if posted is None else posted[0]
 
 
@@ -157,3 +158,43 @@ def test_sqlite_has_no_function(tmp_path: Path) -> None:
     for engine in fresh_engine("sqlite", tmp_path):
         with unit_of_work(session_factory(engine)) as s:
             assert not ledger_server.available(s)
+
+
+def test_post_alone_commits_plain_moves_in_one_call(world: sessionmaker[Session]) -> None:
+    engine = world.kw["bind"]
+    moves = ledger.post_alone(engine, [move("P1", "3", "A/STOCK", "B/STOCK")], "ann", None)
+    assert moves is not None and [m.quantity for m in moves] == [Decimal("3.000")]
+    with unit_of_work(world) as s:  # committed: another session sees it
+        assert ledger.on_hand(s, "P1", "B/STOCK") == 3
+        assert ledger.reconcile(s) == []
+
+
+@pytest.mark.parametrize(
+    ("requests_", "sites"),
+    [
+        ([move("P1", "1", "A/STOCK", "B/STOCK")], ["B"]),  # A is not the user's site
+        ([move("P1", "11", "A/STOCK", "B/STOCK")], None),  # not enough stock
+        ([move("P1", "1", "A/STOCK", "B/STOCK", serial="X")], None),  # not plain
+        ([move("P1", "0", "A/STOCK", "B/STOCK")], None),  # refused by the pure checks
+    ],
+)
+def test_post_alone_posts_nothing_where_the_unit_of_work_path_must_decide(
+    world: sessionmaker[Session], requests_: list[MoveRequest], sites: list[str] | None
+) -> None:
+    assert ledger.post_alone(world.kw["bind"], requests_, "ann", sites) is None
+    with unit_of_work(world) as s:
+        assert ledger.on_hand(s, "P1", "A/STOCK") == 10
+        assert ledger.on_hand(s, "P1", "B/STOCK") == 0
+        assert s.scalar(select(func.count()).select_from(Move)) == 2
+
+
+def test_post_alone_takes_the_users_sites_and_virtual_locations(
+    world: sessionmaker[Session],
+) -> None:
+    moves = ledger.post_alone(world.kw["bind"], [move("P1", "1", "A/STOCK", CUS)], "ann", ["A"])
+    assert moves is not None and moves[0].to_location_id == CUS
+
+
+def test_post_alone_is_postgresql_only(tmp_path: Path) -> None:
+    for engine in fresh_engine("sqlite", tmp_path):
+        assert ledger.post_alone(engine, [move("P1", "1", SUP, "A/STOCK")], "u", None) is None

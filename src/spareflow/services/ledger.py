@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
@@ -133,6 +133,27 @@ def post(
         return _post(session, requests, username, guard)
     with session.begin_nested():
         return _post(session, requests, username, guard)
+
+
+def post_alone(
+    engine: Engine,
+    requests: Sequence[MoveRequest],
+    username: str,
+    sites: Sequence[str] | None,
+) -> list[Move] | None:
+    """Post plain ``requests`` as a transaction of their own, in one round trip, where the
+    database can (PostgreSQL): the moves, or None when the caller must post them in a unit
+    of work with :func:`post` (another backend, a move that is not plain, or any check that
+    failed, which that path then names). ``sites``: the sites the moves may touch (None:
+    any). The hot path of ``POST /moves``: no BEGIN and COMMIT round trips."""
+    if engine.dialect.name != "postgresql" or not all(map(ledger_server.is_plain, requests)):
+        return None
+    amounts = _plain_amounts(requests)
+    if not requests or amounts is None:
+        return None
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        posted = ledger_server.post(connection, requests, amounts, username, utcnow(), sites)
+    return None if posted is None else posted[0]
 
 
 def post_many(
@@ -252,7 +273,7 @@ def _post_on_server(
     if amounts is None:
         return None
     session.flush()
-    posted = ledger_server.post(session, requests, amounts, username, now)
+    posted = ledger_server.post(session.connection(), requests, amounts, username, now)
     if posted is None:
         return None
     moves, sites = posted

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Connection, Row, text
 from sqlalchemy.orm import Session
 
 from spareflow.store.models import Move
@@ -25,12 +25,16 @@ from spareflow.store.types import QUANTITY_PLACES
 if TYPE_CHECKING:
     from spareflow.services.ledger import MoveRequest
 
-_POST = text("SELECT * FROM sf_post_moves(CAST(:moves AS jsonb), :recorded_at, :username)")
+_POST = text(
+    "SELECT * FROM sf_post_moves("
+    "CAST(:moves AS jsonb), :recorded_at, :username, CAST(:sites AS text[]))"
+)
 
 
-def available(session: Session) -> bool:
-    """Whether this session's database has the function (PostgreSQL at revision 0004+)."""
-    return session.get_bind().dialect.name == "postgresql"
+def available(session: Session | Connection) -> bool:
+    """Whether this database has the function (PostgreSQL at revision 0004+)."""
+    bind = session.get_bind() if isinstance(session, Session) else session
+    return bind.dialect.name == "postgresql"
 
 
 def is_plain(request: MoveRequest) -> bool:
@@ -47,18 +51,22 @@ def is_plain(request: MoveRequest) -> bool:
 
 
 def post(
-    session: Session,
+    connection: Connection,
     requests: Sequence[MoveRequest],
     amounts: Sequence[Decimal],
     username: str,
     now: datetime,
+    sites: Sequence[str] | None = None,
 ) -> tuple[list[Move], dict[str, str | None]] | None:
-    """Post plain ``requests`` (quantities already parsed into ``amounts``) in one call.
+    """Post plain ``requests`` (quantities already parsed into ``amounts``) in one call;
+    ``sites``: the only sites they may touch (None: any).
 
     Returns the moves written (detached, ids included) and the site of every location
     they touch, for the caller's site guard; or None when a check failed and nothing
     was posted."""
-    rows = session.connection().execute(_POST, _params(requests, amounts, username, now)).all()
+    params = _params(requests, amounts, username, now)
+    params["sites"] = None if sites is None else list(sites)
+    rows = connection.execute(_POST, params).all()
     if not rows:
         return None
     moves = []

@@ -11,8 +11,10 @@ It takes the moves as one JSON array (binding ten typed arrays cost more client 
 the posting) and only plain moves (no serial, reservation, order line, work order or reversal)
 whose pure checks Python has already made, and answers no rows, having changed nothing
 but zero balance rows the Python path would create too, whenever any check fails: the
-caller then runs the Python path, which names the error. SQLite has no such function
-and always takes the Python path.
+caller then runs the Python path, which names the error. A caller may pass the sites the user may
+post at (``p_sites``): a move elsewhere is refused like any failed check. Called on its
+own (autocommit), the function is a whole transaction in one round trip. SQLite has no
+such function and always takes the Python path.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ _GUARDED = """
 
 FUNCTION = f"""
 CREATE FUNCTION sf_post_moves(
-    p_moves jsonb, p_recorded_at timestamptz, p_username text
+    p_moves jsonb, p_recorded_at timestamptz, p_username text, p_sites text[]
 ) RETURNS TABLE (
     move_id integer, item_id text, quantity bigint, from_location_id text,
     to_location_id text, from_status text, to_status text, lot text, serial text,
@@ -82,9 +84,12 @@ BEGIN
         WHERE i.item_id IS NULL OR i.serialised
            OR (NOT i.repairable AND (r.fs <> 'serviceable' OR r.ts <> 'serviceable'))
     ) THEN RETURN; END IF;
+    -- every location known, and at one of p_sites (NULL: any site; virtual ones: no site)
     IF EXISTS (
         SELECT 1 FROM unnest(p_from || p_to) AS r(loc)
-        LEFT JOIN locations l ON l.location_id = r.loc WHERE l.location_id IS NULL
+        LEFT JOIN locations l ON l.location_id = r.loc
+        WHERE l.location_id IS NULL
+           OR (p_sites IS NOT NULL AND l.site_id IS NOT NULL AND l.site_id <> ALL(p_sites))
     ) THEN RETURN; END IF;
 
     -- the balance rows of every key, created if new, in one global order
