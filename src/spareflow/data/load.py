@@ -16,6 +16,7 @@ import polars as pl
 from spareflow.data.fastpath import clean_demand_matrix
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix
 from spareflow.data.schema import (
+    HANDLING_UNITS,
     POLICY_PARAMS,
     REQUIRED_TABLES,
     STANDALONE_DEMAND,
@@ -356,6 +357,42 @@ def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
             )
             if rows.height:
                 log.add_rows(name, rows, column, message, column)
+    if log.total or frame is None:
+        raise InputError(log.faults, log.truncated)
+    return frame
+
+
+def load_handling_units(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
+    """Handling units to classify (see ``HANDLING_UNITS``), validated: besides the usual
+    checks, every dimension and the weight must be above zero."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"{p}: file not found")
+    _check_suffix(p)
+    log = FaultLog(cap=max_faults)
+    parsed = read_table(p, HANDLING_UNITS, log)
+    frame = None if parsed is None else parsed.frame
+    if parsed is not None and parsed.complete and frame is not None:
+        for column in ("length_in", "width_in", "height_in", "weight_lb"):
+            rows = (
+                frame.with_row_index("_row", offset=2)
+                .filter(pl.col(column) <= 0)
+                .select("_row", pl.col(column).cast(pl.String))
+            )
+            if rows.height:
+                log.add_rows(p.name, rows, column, "must be above zero", column)
+        if "ship_date" in frame.columns:
+            from spareflow.transport.freight import SCALES
+
+            first = min(scale.effective_from for scale in SCALES)
+            rows = (
+                frame.with_row_index("_row", offset=2)
+                .filter(pl.col("ship_date").cast(pl.Date) < first)
+                .select("_row", pl.col("ship_date").cast(pl.String))
+            )
+            if rows.height:
+                message = f"before {first.isoformat()}, the first density scale on file"
+                log.add_rows(p.name, rows, "ship_date", message, "ship_date")
     if log.total or frame is None:
         raise InputError(log.faults, log.truncated)
     return frame

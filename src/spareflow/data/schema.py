@@ -261,6 +261,21 @@ POLICY_PARAMS = Table(
     key=("item_id",),
 )
 
+#: Handling units to classify (``spareflow freight-class``): inches and pounds, pallet and
+#: overhang included; ``ship_date`` picks the density scale in force (absent: today's).
+HANDLING_UNITS = Table(
+    "units",
+    (
+        _req("unit_id", Kind.ID),
+        _req("length_in", Kind.NONNEG),
+        _req("width_in", Kind.NONNEG),
+        _req("height_in", Kind.NONNEG),
+        _req("weight_lb", Kind.NONNEG),
+        _opt("ship_date", Kind.DATE),
+    ),
+    key=("unit_id",),
+)
+
 #: Tables a planning dataset must have.
 REQUIRED_TABLES: tuple[str, ...] = ("items", "sites", "demand")
 
