@@ -7,6 +7,7 @@ empty files. Engines downstream trust what this module returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -325,74 +326,79 @@ def load_table(
     return parsed.frame, log
 
 
+#: A row check of a single table: rows where the expression holds are faults in column.
+RowCheck = tuple[pl.Expr, str, str]
+
+
+def load_checked_table(
+    path: str | Path,
+    table: Table,
+    checks: Callable[[pl.DataFrame], list[RowCheck]],
+    max_faults: int = 50,
+) -> pl.DataFrame:
+    """One table read and validated against ``table``, then against ``checks`` (given the
+    parsed frame, the rows that are wrong: expression, column, message); every fault
+    names its file, row and column. Raises NotFound or InputError."""
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound(f"{p}: file not found")
+    _check_suffix(p)
+    log = FaultLog(cap=max_faults)
+    parsed = read_table(p, table, log)
+    frame = None if parsed is None else parsed.frame
+    if parsed is not None and parsed.complete and frame is not None:
+        numbered = frame.with_row_index("_row", offset=2)
+        for bad, column, message in checks(frame):
+            rows = numbered.filter(bad.fill_null(False)).select(
+                "_row", pl.col(column).cast(pl.String)
+            )
+            if rows.height:
+                log.add_rows(p.name, rows, column, message, column)
+    if log.total or frame is None:
+        raise InputError(log.faults, log.truncated)
+    return frame
+
+
 def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """The table of ``spareflow policy`` (item_id, policy sS or rQ, demand_mean,
     lead_time, holding_cost, stockout_cost, fixed_cost), validated: besides the usual
     checks, policy must be sS or rQ, holding and stockout costs positive, and an sS lead
     time a whole number of periods."""
-    p = Path(path)
-    if not p.is_file():
-        raise NotFound(f"{p}: file not found")
-    _check_suffix(p)
-    log = FaultLog(cap=max_faults)
-    parsed = read_table(p, POLICY_PARAMS, log)
-    frame = None if parsed is None else parsed.frame
-    if parsed is not None and parsed.complete and frame is not None:
-        name = p.name
-        checks = [
+
+    def checks(_frame: pl.DataFrame) -> list[RowCheck]:
+        whole = pl.col("lead_time") != pl.col("lead_time").round()
+        return [
             (~pl.col("policy").is_in(["sS", "rQ"]), "policy", "must be sS or rQ"),
             (pl.col("holding_cost") <= 0, "holding_cost", "must be positive"),
             (pl.col("stockout_cost") <= 0, "stockout_cost", "must be positive"),
             (
-                (pl.col("policy") == "sS") & (pl.col("lead_time") != pl.col("lead_time").round()),
+                (pl.col("policy") == "sS") & whole,
                 "lead_time",
                 "an sS lead time must be a whole number of periods",
             ),
         ]
-        for bad, column, message in checks:
-            rows = (
-                frame.with_row_index("_row", offset=2)
-                .filter(bad.fill_null(False))
-                .select("_row", pl.col(column).cast(pl.String))
-            )
-            if rows.height:
-                log.add_rows(name, rows, column, message, column)
-    if log.total or frame is None:
-        raise InputError(log.faults, log.truncated)
-    return frame
+
+    return load_checked_table(path, POLICY_PARAMS, checks, max_faults)
 
 
 def load_handling_units(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
     """Handling units to classify (see ``HANDLING_UNITS``), validated: besides the usual
-    checks, every dimension and the weight must be above zero."""
-    p = Path(path)
-    if not p.is_file():
-        raise NotFound(f"{p}: file not found")
-    _check_suffix(p)
-    log = FaultLog(cap=max_faults)
-    parsed = read_table(p, HANDLING_UNITS, log)
-    frame = None if parsed is None else parsed.frame
-    if parsed is not None and parsed.complete and frame is not None:
-        for column in ("length_in", "width_in", "height_in", "weight_lb"):
-            rows = (
-                frame.with_row_index("_row", offset=2)
-                .filter(pl.col(column) <= 0)
-                .select("_row", pl.col(column).cast(pl.String))
-            )
-            if rows.height:
-                log.add_rows(p.name, rows, column, "must be above zero", column)
-        if "ship_date" in frame.columns:
-            from spareflow.transport.freight import SCALES
+    checks, every dimension and the weight above zero and no ship date before the first
+    density scale on file."""
+    from spareflow.transport.freight import SCALES
 
-            first = min(scale.effective_from for scale in SCALES)
-            rows = (
-                frame.with_row_index("_row", offset=2)
-                .filter(pl.col("ship_date").cast(pl.Date) < first)
-                .select("_row", pl.col("ship_date").cast(pl.String))
+    first = min(scale.effective_from for scale in SCALES)
+
+    def checks(frame: pl.DataFrame) -> list[RowCheck]:
+        out: list[RowCheck] = [
+            (pl.col(c) <= 0, c, "must be above zero")
+            for c in ("length_in", "width_in", "height_in", "weight_lb")
+        ]
+        if "ship_date" in frame.columns:
+            early = pl.col("ship_date").cast(pl.Date) < first
+            out.append(
+                (early, "ship_date", f"before {first.isoformat()}, the first density scale on file")
             )
-            if rows.height:
-                message = f"before {first.isoformat()}, the first density scale on file"
-                log.add_rows(p.name, rows, "ship_date", message, "ship_date")
-    if log.total or frame is None:
-        raise InputError(log.faults, log.truncated)
-    return frame
+        return out
+
+    return load_checked_table(path, HANDLING_UNITS, checks, max_faults)
