@@ -171,4 +171,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS sf_post_moves(jsonb, timestamptz, text)")
+        op.execute("DROP FUNCTION IF EXISTS sf_post_moves(jsonb, timestamptz, text, text[])")
