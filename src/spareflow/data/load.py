@@ -21,6 +21,7 @@ from spareflow.data.schema import (
     POLICY_PARAMS,
     REQUIRED_TABLES,
     STANDALONE_DEMAND,
+    STOPS,
     SUFFIXES,
     TABLES,
     Kind,
@@ -402,3 +403,38 @@ def load_handling_units(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
         return out
 
     return load_checked_table(path, HANDLING_UNITS, checks, max_faults)
+
+
+#: A clock time of the planning day, 00:00 to 24:00.
+CLOCK = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+
+
+def clock_minutes(column: str) -> pl.Expr:
+    """HH:MM as minutes of the day (null where it does not match ``CLOCK``)."""
+    parts = pl.col(column).str.strip_chars().str.split(":")
+    hours = parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False)
+    minutes = parts.list.get(1, null_on_oob=True).cast(pl.Int64, strict=False)
+    return hours * 60 + minutes
+
+
+def load_stops(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
+    """Stops to route (see ``STOPS``), validated: latitudes within +-90, longitudes
+    within +-180, windows HH:MM that do not close before they open."""
+
+    def checks(frame: pl.DataFrame) -> list[RowCheck]:
+        well_formed = [
+            (~pl.col(c).str.strip_chars().str.contains(CLOCK), c, "a time like 08:30")
+            for c in ("window_open", "window_close")
+        ]
+        return [
+            (pl.col("lat").abs() > 90, "lat", "a latitude within -90 and 90"),
+            (pl.col("lon").abs() > 180, "lon", "a longitude within -180 and 180"),
+            *well_formed,
+            (
+                clock_minutes("window_close") < clock_minutes("window_open"),
+                "window_close",
+                "closes before the window opens",
+            ),
+        ]
+
+    return load_checked_table(path, STOPS, checks, max_faults)

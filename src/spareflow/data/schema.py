@@ -276,6 +276,23 @@ HANDLING_UNITS = Table(
     key=("unit_id",),
 )
 
+#: Stops to route (``spareflow route``): coordinates in degrees, loads in the vehicles'
+#: capacity unit, windows as HH:MM of the planning day (service starts within them).
+STOPS = Table(
+    "stops",
+    (
+        _req("stop_id", Kind.ID),
+        _req("lat", Kind.NUMBER),
+        _req("lon", Kind.NUMBER),
+        _req("delivery", Kind.NONNEG),
+        _opt("pickup", Kind.NONNEG),
+        _req("window_open", Kind.TEXT),
+        _req("window_close", Kind.TEXT),
+        _opt("service_minutes", Kind.NONNEG),
+    ),
+    key=("stop_id",),
+)
+
 #: Tables a planning dataset must have.
 REQUIRED_TABLES: tuple[str, ...] = ("items", "sites", "demand")
 
