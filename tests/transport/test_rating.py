@@ -133,3 +133,22 @@ def test_bad_input_is_named() -> None:
         t.lane_index(["A-B", "X-Y"])
     with pytest.raises(ParameterError, match="fak"):
         tariff(fak={"45": "70"})
+
+
+def test_the_reference_worked_pipeline_to_206_60() -> None:
+    # 48 x 40 x 48 in, 400 lb -> class 125 -> $225.00 billed as 500 lb -> 70 % off -> $67.50
+    # -> AMC $95.00 -> fuel 28 % = $26.60 -> liftgate $85.00 -> $206.60 (section 8.9)
+    t = tariff(
+        discount=0.70,
+        absolute_minimum_charge=np.array([95.0, 95.0]),
+        fuel_surcharge=0.28,
+        accessorials={"liftgate": 85.0},
+    )
+    rated = rate_ltl(
+        t, np.array([0]), np.array([0]), class_index(["125"], {}), np.array([400.0]),
+        [["liftgate"]],
+    )  # fmt: skip
+    assert rated.gross[0] == pytest.approx(225.00)
+    assert rated.net_linehaul[0] == pytest.approx(95.00) and bool(rated.floor_applied[0])
+    assert rated.fuel[0] == pytest.approx(26.60)
+    assert rated.total[0] == pytest.approx(206.60)
