@@ -29,7 +29,7 @@ from spareflow.store.session import unit_of_work
 HEADER = "Idempotency-Key"
 
 
-def _plain(result: Any) -> Any:
+def json_ready(result: Any) -> Any:
     """A response as JSON-ready data: pydantic dumps its own models (much faster than
     FastAPI's generic encoder on the hot path of posting moves)."""
     if isinstance(result, BaseModel):
@@ -54,7 +54,7 @@ def create(
     method_path = f"{request.method} {request.url.path}"
     if key is None:
         with unit_of_work(ctx.factory) as session:
-            payload = _plain(work(session))
+            payload = json_ready(work(session))
         return JSONResponse(payload, status_code=status)
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise ParameterError(HEADER, "1 to 200 printable characters")
@@ -69,7 +69,7 @@ def create(
             return _replay(seen, method_path, digest)
     try:
         with unit_of_work(ctx.factory) as session:
-            payload = _plain(work(session))
+            payload = json_ready(work(session))
             session.add(
                 IdempotencyRecord(
                     username=who.username,

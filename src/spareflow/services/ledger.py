@@ -19,7 +19,18 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, InsufficientStock, NotFound, ParameterError
@@ -116,6 +127,7 @@ def post(
     *,
     atomic: bool = True,
     guard: SiteGuard | None = None,
+    on_server: bool = True,
 ) -> list[Move]:
     """Post ``requests`` as moves in the caller's transaction: all of them or none.
 
@@ -125,14 +137,16 @@ def post(
     posting in a savepoint, so a refused posting leaves the session usable; a caller whose
     transaction ends with the posting anyway (an API request) may skip it. ``guard`` is
     called with the site of every location the moves touch (None for virtual ones) and
-    may raise to refuse them (the API's site scopes).
+    may raise to refuse them (the API's site scopes). ``on_server=False`` skips the
+    one-round-trip path (a caller whose :func:`post_alone` was just refused: it would
+    be refused again).
     """
     if not requests:
         return []
     if not atomic:
-        return _post(session, requests, username, guard)
+        return _post(session, requests, username, guard, on_server)
     with session.begin_nested():
-        return _post(session, requests, username, guard)
+        return _post(session, requests, username, guard, on_server)
 
 
 def post_alone(
@@ -146,10 +160,8 @@ def post_alone(
     of work with :func:`post` (another backend, a move that is not plain, or any check that
     failed, which that path then names). ``sites``: the sites the moves may touch (None:
     any). The hot path of ``POST /moves``: no BEGIN and COMMIT round trips."""
-    if engine.dialect.name != "postgresql" or not all(map(ledger_server.is_plain, requests)):
-        return None
-    amounts = _plain_amounts(requests)
-    if not requests or amounts is None:
+    amounts = _plain_amounts(engine, requests)
+    if amounts is None:
         return None
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         posted = ledger_server.post(connection, requests, amounts, username, utcnow(), sites)
@@ -220,12 +232,16 @@ _MOVE_COLUMNS = (
 
 
 def _post(
-    session: Session, requests: Sequence[MoveRequest], username: str, guard: SiteGuard | None
+    session: Session,
+    requests: Sequence[MoveRequest],
+    username: str,
+    guard: SiteGuard | None,
+    on_server: bool,
 ) -> list[Move]:
     now = utcnow()
-    on_server = _post_on_server(session, requests, username, now, guard)
-    if on_server is not None:
-        return on_server
+    posted = _post_on_server(session, requests, username, now, guard) if on_server else None
+    if posted is not None:
+        return posted
     amounts = _apply(session, requests, guard)
     rows = [
         {
@@ -263,13 +279,10 @@ def _post_on_server(
     guard: SiteGuard | None,
 ) -> list[Move] | None:
     """Plain moves on PostgreSQL in one round trip (see ``ledger_server``): the moves
-    posted, or None when the Python path must run,
-    because the backend or a move does not qualify or a check failed (that path then
-    names the failure). A refused site raises here, and the caller's transaction or
-    savepoint takes the posting back."""
-    if not ledger_server.available(session) or not all(map(ledger_server.is_plain, requests)):
-        return None
-    amounts = _plain_amounts(requests)
+    posted, or None when the Python path must run, because the backend or a move does
+    not qualify or a check failed (that path then names the failure). A refused site
+    raises here, and the caller's transaction or savepoint takes the posting back."""
+    amounts = _plain_amounts(session, requests)
     if amounts is None:
         return None
     session.flush()
@@ -283,25 +296,20 @@ def _post_on_server(
     return moves
 
 
-def _plain_amounts(requests: Sequence[MoveRequest]) -> list[Decimal] | None:
-    """The quantities of ``requests`` if every one passes the checks that need no
-    database (as in :func:`_validate`), else None."""
-    amounts = []
-    for r in requests:
-        try:
-            q = quantity(r.quantity)
-        except ParameterError:
-            return None
-        if (
-            q <= 0
-            or r.reason not in REASONS
-            or r.from_status not in STOCK_STATUSES
-            or r.to_status not in STOCK_STATUSES
-            or (r.from_location_id == r.to_location_id and r.from_status == r.to_status)
-        ):
-            return None
-        amounts.append(q)
-    return amounts
+def _plain_amounts(
+    bind: Session | Connection | Engine, requests: Sequence[MoveRequest]
+) -> list[Decimal] | None:
+    """The quantities of ``requests`` when the one-round-trip path may take them: the
+    database has ``sf_post_moves``, every move is plain and passes the checks that need
+    no database (:func:`_checked_quantity`); else None, and the Python path runs."""
+    if not requests or not ledger_server.available(bind):
+        return None
+    if not all(map(ledger_server.is_plain, requests)):
+        return None
+    try:
+        return [_checked_quantity(r, "move") for r in requests]
+    except ParameterError:
+        return None
 
 
 def _apply(
@@ -781,21 +789,8 @@ def _validate(
         ):
             if location_id not in locations:
                 raise NotFound(f"{where}: {field} {location_id!r} does not exist")
-        q = quantity(r.quantity)
+        q = _checked_quantity(r, where)
         amounts.append(q)
-        if q <= 0:
-            raise ParameterError("quantity", f"{where}: must be > 0, got {fmt(q)}")
-        if r.reason not in REASONS:
-            raise ParameterError(
-                "reason", f"{where}: {r.reason!r} is not one of {', '.join(REASONS)}"
-            )
-        for field, status in (("from_status", r.from_status), ("to_status", r.to_status)):
-            if status not in STOCK_STATUSES:
-                raise ParameterError(field, f"{where}: {status!r} is not one of {STOCK_STATUSES}")
-        if r.from_location_id == r.to_location_id and r.from_status == r.to_status:
-            raise ParameterError(
-                "to_location_id", f"{where}: moves nothing (same place, same status)"
-            )
         item = items[r.item_id]
         if item.serialised:
             if not r.serial:
@@ -812,6 +807,22 @@ def _validate(
                 f"{where}: item {r.item_id} is not repairable; it has no unserviceable stock",
             )
     return items, locations, negative_ok, amounts
+
+
+def _checked_quantity(r: MoveRequest, where: str) -> Decimal:
+    """A request's quantity after the checks that need no database (quantity, reason,
+    statuses, a move that moves something); raises ParameterError naming the field."""
+    q = quantity(r.quantity)
+    if q <= 0:
+        raise ParameterError("quantity", f"{where}: must be > 0, got {fmt(q)}")
+    if r.reason not in REASONS:
+        raise ParameterError("reason", f"{where}: {r.reason!r} is not one of {', '.join(REASONS)}")
+    for field, status in (("from_status", r.from_status), ("to_status", r.to_status)):
+        if status not in STOCK_STATUSES:
+            raise ParameterError(field, f"{where}: {status!r} is not one of {STOCK_STATUSES}")
+    if r.from_location_id == r.to_location_id and r.from_status == r.to_status:
+        raise ParameterError("to_location_id", f"{where}: moves nothing (same place, same status)")
+    return q
 
 
 def _lock(session: Session, deltas: dict[Key5, Decimal]) -> dict[Key5, Decimal]:

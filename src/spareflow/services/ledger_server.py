@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from spareflow.store.models import Move
@@ -31,10 +31,10 @@ _POST = text(
 )
 
 
-def available(session: Session | Connection) -> bool:
+def available(bind: Session | Connection | Engine) -> bool:
     """Whether this database has the function (PostgreSQL at revision 0004+)."""
-    bind = session.get_bind() if isinstance(session, Session) else session
-    return bind.dialect.name == "postgresql"
+    target = bind.get_bind() if isinstance(bind, Session) else bind
+    return target.dialect.name == "postgresql"
 
 
 def is_plain(request: MoveRequest) -> bool:
@@ -64,14 +64,14 @@ def post(
     Returns the moves written (detached, ids included) and the site of every location
     they touch, for the caller's site guard; or None when a check failed and nothing
     was posted."""
-    params = _params(requests, amounts, username, now)
-    params["sites"] = None if sites is None else list(sites)
-    rows = connection.execute(_POST, params).all()
+    rows = connection.execute(_POST, _params(requests, amounts, username, now, sites)).all()
     if not rows:
         return None
-    moves = []
+    moves, places = [], {}
     for row in rows:
         m = row._mapping
+        places[m["from_location_id"]] = m["from_site_id"]
+        places[m["to_location_id"]] = m["to_site_id"]
         moves.append(
             Move(
                 move_id=m["move_id"],
@@ -93,20 +93,15 @@ def post(
                 username=m["username"],
             )
         )
-    return moves, _sites(rows)
-
-
-def _sites(rows: Sequence[Row[Any]]) -> dict[str, str | None]:
-    sites: dict[str, str | None] = {}
-    for row in rows:
-        m = row._mapping
-        sites[m["from_location_id"]] = m["from_site_id"]
-        sites[m["to_location_id"]] = m["to_site_id"]
-    return sites
+    return moves, places
 
 
 def _params(
-    requests: Sequence[MoveRequest], amounts: Sequence[Decimal], username: str, now: datetime
+    requests: Sequence[MoveRequest],
+    amounts: Sequence[Decimal],
+    username: str,
+    now: datetime,
+    sites: Sequence[str] | None,
 ) -> dict[str, Any]:
     moves = [
         {
@@ -123,4 +118,9 @@ def _params(
         }
         for r, q in zip(requests, amounts, strict=True)
     ]
-    return {"moves": json.dumps(moves), "recorded_at": now, "username": username}
+    return {
+        "moves": json.dumps(moves),
+        "recorded_at": now,
+        "username": username,
+        "sites": None if sites is None else list(sites),
+    }

@@ -65,19 +65,18 @@ def _request(m: MoveIn) -> MoveRequest:
 def post_moves(body: MovesIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None) -> object:
     """Post moves together: every one or none (stock never goes below zero or reservations)."""
     requests = [_request(m) for m in body.moves]
+    guard = access.move_guard(who)
     if key is None:  # one round trip where the store can (see ledger.post_alone)
-        access.move_guard(who)
         engine = ctx.factory.kw["bind"]
-        posted = ledger.post_alone(engine, requests, who.username, who.site_filter())
-        if posted is not None:
-            return JSONResponse(
-                [MoveOut.model_validate(m).model_dump(mode="json") for m in posted],
-                status_code=201,
-            )
+        alone = ledger.post_alone(engine, requests, who.username, who.site_filter())
+        if alone is not None:
+            body_out = idempotency.json_ready([MoveOut.model_validate(m) for m in alone])
+            return JSONResponse(body_out, status_code=201)
 
     def work(session: Session) -> list[MoveOut]:
-        guard = access.move_guard(who)
-        posted = ledger.post(session, requests, who.username, atomic=False, guard=guard)
+        posted = ledger.post(
+            session, requests, who.username, atomic=False, guard=guard, on_server=key is not None
+        )
         return [MoveOut.model_validate(m) for m in posted]
 
     return idempotency.create(ctx, request, who, key, body, work)
