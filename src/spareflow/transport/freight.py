@@ -42,6 +42,11 @@ class DensityScale:
     def in_force(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
+    def band_of(self, pcf: Fraction) -> int:
+        """The band an exact density falls in: the first (densest) whose lower bound it
+        reaches."""
+        return next(i for i, (lower, _) in enumerate(self.bands) if pcf >= lower)
+
     @property
     def lowest_density_class(self) -> str:
         """The class of the lightest band: what a unit whose density cannot be established
@@ -199,7 +204,7 @@ def _classes(
     for k in np.flatnonzero(near):
         length, width, height, weight = (_decimal(m[k]) for m in measures)
         pcf = exact_density(length, width, height, weight, rounding)
-        band[k] = next(i for i, (lower, _) in enumerate(scale.bands) if pcf >= lower)
+        band[k] = scale.band_of(pcf)
     classes: NDArray[np.object_] = names[band]
     classes[~known] = scale.lowest_density_class
     return classes
@@ -234,4 +239,4 @@ def class_of_density(pcf: Fraction | Decimal | str | float, on: date) -> str:
     if value < 0:
         raise ParameterError("density_pcf", f"must be >= 0, got {pcf}")
     scale = scale_on(on)
-    return next(c for lower, c in scale.bands if value >= lower)
+    return scale.bands[scale.band_of(value)][1]
