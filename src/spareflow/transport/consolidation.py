@@ -89,22 +89,14 @@ def consolidate(
     priced = price(shipment, orders.lane, orders.freight_class, orders.weight_lb, count)
     alone_sum = np.bincount(shipment, weights=alone, minlength=count)
     dearer = priced > alone_sum + 1e-9
+    day_of = np.array(days, dtype=np.int64)
     if dearer.any():  # split those back: each order its own shipment on its due day
-        split = dearer[shipment]
-        extra = np.flatnonzero(split)
-        shipment[extra] = count + np.arange(extra.size)
-        days += [int(d) for d in orders.due_day[extra]]
-        kept = np.flatnonzero(~dearer)
-        # renumber the shipments kept, then the split orders after them
-        renumber = np.full(count + extra.size, -1, dtype=np.intp)
-        renumber[kept] = np.arange(kept.size)
-        renumber[count:] = kept.size + np.arange(extra.size)
-        shipment = renumber[shipment]
-        day_of = np.array(days)[np.concatenate([kept, count + np.arange(extra.size)])]
-        count = kept.size + extra.size
+        split = np.flatnonzero(dearer[shipment])
+        shipment[split] = count + np.arange(split.size)
+        day_of = np.concatenate([day_of, orders.due_day[split]])
+        used, shipment = np.unique(shipment, return_inverse=True)  # number them 0..
+        day_of, count = day_of[used], used.size
         priced = price(shipment, orders.lane, orders.freight_class, orders.weight_lb, count)
-    else:
-        day_of = np.array(days, dtype=np.int64)
     lane_of = np.zeros(count, dtype=np.intp)
     lane_of[shipment] = orders.lane
     total = float(priced.sum())
