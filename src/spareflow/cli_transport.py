@@ -89,21 +89,15 @@ def freight_class(
 
 def _hours(text: str, option: str) -> tuple[float, float]:
     """'06:00-20:00' as minutes of the day."""
-    import re
+    from spareflow.data.clock import minutes_of
 
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
-    if match is None:
-        raise ParameterError(option, f"hours like 06:00-20:00, got {text!r}")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if m1 > 59 or m2 > 59 or end > 24 * 60 or end <= start:
+    try:
+        start, end = (minutes_of(part) for part in text.split("-"))
+    except ValueError:
+        raise ParameterError(option, f"hours like 06:00-20:00, got {text!r}") from None
+    if end <= start:
         raise ParameterError(option, f"hours like 06:00-20:00, closing after opening, got {text!r}")
     return float(start), float(end)
-
-
-def _clock(minutes: float) -> str:
-    whole = round(float(minutes))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
 
 
 def route(
@@ -138,7 +132,8 @@ def route(
         import numpy as np
         import polars as pl
 
-        from spareflow.data.load import clock_minutes, load_stops
+        from spareflow.data.clock import clock_minutes, clock_text
+        from spareflow.data.load import load_stops
         from spareflow.data.write import check_table_path, write_table
         from spareflow.transport.routing import RoutingProblem, solve
 
@@ -189,9 +184,9 @@ def route(
                 "vehicle": r.vehicle + 1,
                 "sequence": k + 1,
                 "stop_id": stop.stop_id,
-                "arrival": _clock(stop.arrival),
-                "service_start": _clock(stop.service_start),
-                "departure": _clock(stop.departure),
+                "arrival": clock_text(stop.arrival),
+                "service_start": clock_text(stop.service_start),
+                "departure": clock_text(stop.departure),
                 "load_after": stop.load_after,
             }
             for r in plan.routes

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from spareflow.data.clock import CLOCK, clock_minutes
 from spareflow.data.fastpath import clean_demand_matrix
 from spareflow.data.periods import DemandMatrix, Period, demand_matrix
 from spareflow.data.schema import (
@@ -403,18 +404,6 @@ def load_handling_units(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
         return out
 
     return load_checked_table(path, HANDLING_UNITS, checks, max_faults)
-
-
-#: A clock time of the planning day, 00:00 to 24:00.
-CLOCK = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
-
-
-def clock_minutes(column: str) -> pl.Expr:
-    """HH:MM as minutes of the day (null where it does not match ``CLOCK``)."""
-    parts = pl.col(column).str.strip_chars().str.split(":")
-    hours = parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False)
-    minutes = parts.list.get(1, null_on_oob=True).cast(pl.Int64, strict=False)
-    return hours * 60 + minutes
 
 
 def load_stops(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
