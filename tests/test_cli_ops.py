@@ -4,9 +4,7 @@ orders, read its KPIs."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import select
 
+from cli_runner import spareflow as run_spareflow
 from spareflow.services import ledger, master, orders, users
 from spareflow.services.ledger import MoveRequest
 from spareflow.services.orders import LineIn
@@ -24,15 +23,8 @@ PASSWORD = "correct horse battery"
 
 
 def spareflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SPAREFLOW_DATABASE_URL": f"sqlite:///{cwd / 'ops.db'}"}
-    return subprocess.run(
-        [sys.executable, "-m", "spareflow.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    database = {"SPAREFLOW_DATABASE_URL": f"sqlite:///{cwd / 'ops.db'}"}
+    return run_spareflow(args, cwd, database, timeout=600)
 
 
 def build_store(folder: Path) -> None:

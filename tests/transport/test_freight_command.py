@@ -3,22 +3,11 @@ date, rounding, and bad rows named."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 
-
-def spareflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "spareflow.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
+from cli_runner import spareflow
 
 UNITS = """unit_id,length_in,width_in,height_in,weight_lb,ship_date
 A,48,40,48,400,2025-08-01

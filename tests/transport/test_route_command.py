@@ -3,31 +3,17 @@ refused, bad rows and options named."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 
+from cli_runner import spareflow
+from spareflow.data.clock import clock_text
 from spareflow.data.demo_routes import routing_day
-
-
-def spareflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "spareflow.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def write_stops(folder: Path, stops: int = 30) -> None:
     day = routing_day(stops, vehicles=8)
-
-    def clock(minutes: float) -> str:
-        return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
-
     pl.DataFrame(
         {
             "stop_id": day.stop_ids,
@@ -35,8 +21,8 @@ def write_stops(folder: Path, stops: int = 30) -> None:
             "lon": day.lon,
             "delivery": day.delivery,
             "pickup": day.pickup,
-            "window_open": [clock(m) for m in day.window_open],
-            "window_close": [clock(m) for m in day.window_close],
+            "window_open": [clock_text(m) for m in day.window_open],
+            "window_close": [clock_text(m) for m in day.window_close],
         }
     ).write_csv(folder / "stops.csv")
 
