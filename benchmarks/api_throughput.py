@@ -28,7 +28,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,15 +35,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import create_engine, text
 
+from _postgres import schema_engine, scratch_schema
 from spareflow.services import ledger, master, users
 from spareflow.services.ledger import MoveRequest
-from spareflow.store.session import make_engine, session_factory, unit_of_work, upgrade
+from spareflow.store.session import session_factory, unit_of_work, upgrade
 
 ITEMS, PASSWORD = 1000, "benchmark passphrase"
 
 
 def seed(url: str, schema: str) -> None:
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    engine = schema_engine(url, schema)
     upgrade(engine)
     factory = session_factory(engine)
     with unit_of_work(factory) as s:
@@ -143,8 +143,6 @@ async def client(
 
 
 Result = tuple[list[float], dict[int, int], float]
-SERVER_PID: list[int] = []  # the serve process, once started
-DATABASE: list[str] = []  # the database URL
 
 
 async def load(
@@ -196,21 +194,42 @@ def database_backends(url: str) -> list[int]:
 
 
 async def run_loads(
-    port: int, token: str, clients: int, seconds: float, batch: int, cpu: list[float]
-) -> list[Result]:
-    """Warm every worker up, then one run per request size, on the same connections;
-    ``cpu`` gets the server's and the database's CPU seconds during the single-move run."""
+    port: int,
+    token: str,
+    clients: int,
+    seconds: float,
+    batch: int,
+    server_pid: int,
+    database_url: str,
+) -> tuple[list[Result], tuple[float, float]]:
+    """Warm every worker up, then one run per request size, on the same connections.
+    Returns the runs, and the CPU seconds of the server's processes and of the
+    database's during the single-move run."""
     connections = await connect(port, clients)
     await load(connections, token, 2.0)
-    server, backends = cpu_seconds(SERVER_PID), database_backends(DATABASE[0])
+    server, backends = cpu_seconds([server_pid]), database_backends(database_url)
     database = cpu_seconds(backends)
     results = [await load(connections, token, seconds)]
-    cpu += [cpu_seconds(SERVER_PID) - server, cpu_seconds(backends) - database]
+    cpu = (cpu_seconds([server_pid]) - server, cpu_seconds(backends) - database)
     if batch > 1:
         results.append(await load(connections, token, seconds, batch))
     for _, writer in connections:
         writer.close()
-    return results
+    return results, cpu
+
+
+def report(title: str, result: Result, moves_per_request: int) -> int:
+    """Print a run's moves per second and latency percentiles; returns the moves posted."""
+    latencies, statuses, took = result
+    ok = statuses.get(201, 0) * moves_per_request
+    ms = np.array(latencies) * 1000
+    print(title)
+    print(
+        f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
+        f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
+        f"statuses {dict(sorted(statuses.items()))}"
+    )
+    return ok
 
 
 def main() -> None:
@@ -227,10 +246,14 @@ def main() -> None:
     )
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    with scratch_schema(args.postgres) as schema:
+        if schema is None:
+            raise SystemExit("this benchmark needs PostgreSQL (--postgres)")
+        serve_and_measure(args, schema)
+
+
+def serve_and_measure(args: argparse.Namespace, schema: str) -> None:
+    """Seed the schema, serve it, load it, stop the server."""
     server = None
     try:
         seed(args.postgres, schema)
@@ -267,37 +290,20 @@ def main() -> None:
             form,
             {"Content-Type": "application/x-www-form-urlencoded"},
         )[1]["access_token"]
-        SERVER_PID.append(server.pid)
-        DATABASE.append(args.postgres)
-        cpu: list[float] = []
-        single, *batched = asyncio.run(
-            run_loads(port, token, args.clients, args.seconds, args.batch, cpu)
+        (single, *batched), cpu = asyncio.run(
+            run_loads(
+                port, token, args.clients, args.seconds, args.batch, server.pid, args.postgres
+            )
         )
-        latencies, statuses, took = single
-        ok = statuses.get(201, 0)
-        ms = np.array(latencies) * 1000
-        print(
-            f"POST /moves, one move per request, {args.clients} clients, "
-            f"{args.workers} workers, PostgreSQL:"
-        )
-        print(
-            f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
-            f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
-            f"statuses {dict(sorted(statuses.items()))}"
-        )
+        title = f"POST /moves, one move per request, {args.clients} clients, "
+        ok = report(f"{title}{args.workers} workers, PostgreSQL:", single, 1)
         print(
             f"  CPU per request: {cpu[0] / ok * 1000:.2f} ms in the server's processes, "
             f"{cpu[1] / ok * 1000:.2f} ms in PostgreSQL"
         )
-        for latencies, statuses, took in batched:
-            ok = statuses.get(201, 0) * args.batch
-            ms = np.array(latencies) * 1000
-            print(f"POST /moves, {args.batch} moves per request, {args.clients} clients:")
-            print(
-                f"  {ok / took:,.0f} moves/s ({ok:,} in {took:.1f} s), latency p50 "
-                f"{np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
-                f"statuses {dict(sorted(statuses.items()))}"
-            )
+        for result in batched:
+            title = f"POST /moves, {args.batch} moves per request, {args.clients} clients:"
+            report(title, result, args.batch)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         rates = []
         for round_ in range(3):
@@ -330,8 +336,6 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ import argparse
 import resource
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
+from _postgres import schema_engine, scratch_schema
 from spareflow.data.demo import generate_dataset
 from spareflow.data.write import write_dataset
 from spareflow.services import ledger, users
@@ -54,21 +52,11 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'store.db'}")
         once("sqlite", engine, folder)
         engine.dispose()
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        try:
-            with admin.begin() as c:
-                c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        except Exception as exc:
-            print(f"  postgresql skipped: {exc}")
-            return
-        try:
-            engine = make_engine(args.postgres, connect_args={"options": f"-csearch_path={schema}"})
-            once("postgresql", engine, folder)
-            engine.dispose()
-        finally:
-            with admin.begin() as c:
-                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        with scratch_schema(args.postgres) as schema:
+            if schema is not None:
+                engine = schema_engine(args.postgres, schema)
+                once("postgresql", engine, folder)
+                engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak memory {peak:.2f} GiB")
 

@@ -16,13 +16,12 @@ import argparse
 import tempfile
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from _postgres import schema_engine, scratch_schema
 from spareflow.services import ledger, master
 from spareflow.services.ledger import MoveRequest
 from spareflow.store.session import make_engine, session_factory, unit_of_work, upgrade
@@ -91,26 +90,13 @@ def main() -> None:
         upgrade(engine)
         run("sqlite", session_factory(engine), args.postings, args.writers, args.contended)
         engine.dispose()
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres)
-    try:
-        with admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        print(f"  postgresql skipped: {exc}")
-        return
-    try:
-        engine = make_engine(
-            args.postgres,
-            connect_args={"options": f"-csearch_path={schema}"},
-            pool_size=args.writers + 1,
-        )
+    with scratch_schema(args.postgres) as schema:
+        if schema is None:
+            return
+        engine = schema_engine(args.postgres, schema, pool_size=args.writers + 1)
         upgrade(engine)
         run("postgresql", session_factory(engine), args.postings, args.writers, args.contended)
         engine.dispose()
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":
