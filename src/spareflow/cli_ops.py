@@ -46,10 +46,10 @@ def serve(
     try:
         import uvicorn
 
-        from spareflow.api import create_app
+        from spareflow.api.app import serving_app
         from spareflow.store.session import database_url
 
-        app = create_app()  # migrates the store and makes the signing key, once
+        app = serving_app()  # migrates the store and makes the signing key, once
         print(
             f"spareflow API on http://{host}:{port} (docs at /docs), store "
             f"{_safe(database_url())}, {workers} worker(s)",
@@ -61,7 +61,7 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
     else:  # each worker process builds its own app from the environment
         uvicorn.run(
-            "spareflow.api.app:create_app",
+            "spareflow.api.app:serving_app",
             factory=True,
             host=host,
             port=port,
