@@ -68,3 +68,23 @@ def fresh_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+
+
+def mqtt_reachable() -> str | None:
+    """None when the MQTT broker accepts a connection, else why not."""
+    import socket
+
+    try:
+        with socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=3):
+            return None
+    except OSError as exc:
+        return f"MQTT broker at {MQTT_HOST}:{MQTT_PORT} is unreachable: {exc}"
+
+
+def require_mqtt() -> None:
+    reason = mqtt_reachable()
+    if reason is not None:
+        skip_or_fail(reason)

@@ -18,6 +18,7 @@ import typer
 
 from spareflow.cli_ops import fail as _fail
 from spareflow.cli_ops import register as _register_ops
+from spareflow.cli_tracking import register as _register_tracking
 from spareflow.cli_transport import register as _register_transport
 from spareflow.errors import NotFound, ParameterError, SpareflowError
 
@@ -730,6 +731,7 @@ def demo(
 
 _register_ops(app)
 _register_transport(app)
+_register_tracking(app)
 
 
 def _started() -> None:

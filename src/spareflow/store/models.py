@@ -488,3 +488,133 @@ VIRTUAL_LOCATIONS = {
     "VIRTUAL/TRANSIT": "transit",
     "VIRTUAL/CONSUMED": "consumption",
 }
+
+
+# --- shipments and tracking --------------------------------------------------------------
+
+SHIPMENT_STATUSES = ("planned", "in_transit", "arrived", "delivered", "cancelled")
+SHIPMENT_MODES = ("parcel", "ltl", "ftl", "air", "ocean")
+
+
+class Shipment(Base):
+    """Goods on their way from one site to another, with the tracker that travels with
+    them and what tracking has learnt: departure, arrival, the current ETA, alerts."""
+
+    __tablename__ = "shipments"
+
+    shipment_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    origin_site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"))
+    destination_site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    carrier_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    planned_departure: Mapped[datetime] = mapped_column(UTCDateTime)
+    planned_arrival: Mapped[datetime] = mapped_column(UTCDateTime)
+    eta: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    temperature_min: Mapped[float | None] = mapped_column(Float)
+    temperature_max: Mapped[float | None] = mapped_column(Float)
+    geofence_m: Mapped[float] = mapped_column(Float, default=1000.0)
+    speed_kmh: Mapped[float] = mapped_column(Float, default=60.0)
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    freight_cost: Mapped[Decimal | None] = mapped_column(Money)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    # tracking state: the last position by event time, open excursion, late alert raised
+    position_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    temperature_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    excursion_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in SHIPMENT_STATUSES) + ")", name="status"
+        ),
+        CheckConstraint(
+            "mode IN (" + ", ".join(f"'{m}'" for m in SHIPMENT_MODES) + ")", name="mode"
+        ),
+        CheckConstraint("planned_arrival >= planned_departure", name="arrival_after_departure"),
+        CheckConstraint("geofence_m > 0 AND speed_kmh > 0", name="tracking_positive"),
+        Index("ix_shipments_status", "status"),
+    )
+
+
+class ShipmentLeg(Base):
+    """One leg of a shipment: a lane travelled by one mode and carrier."""
+
+    __tablename__ = "shipment_legs"
+
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.shipment_id"), primary_key=True)
+    leg_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin_site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"))
+    destination_site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    carrier_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    planned_departure: Mapped[datetime] = mapped_column(UTCDateTime)
+    planned_arrival: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShipmentEvent(Base):
+    """A status change or alert on a shipment, at the event time that caused it."""
+
+    __tablename__ = "shipment_events"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.shipment_id"))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_shipment_events_shipment_time", "shipment_id", "time"),)
+
+
+class TelemetryMessage(Base):
+    """One accepted MQTT telemetry message (design.md's payload), stored once per
+    message_id: a redelivered or republished message is a duplicate."""
+
+    __tablename__ = "telemetry_messages"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str] = mapped_column(String(255))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    shipment_id: Mapped[str | None] = mapped_column(String(64))
+    asset_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_telemetry_messages_device_time", "device_id", "time"),)
+
+
+class TelemetryReading(Base):
+    """One reading of a message (variable and value), kept with its device and event time
+    so that exports and condition models read in event order without a join."""
+
+    __tablename__ = "telemetry_readings"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    variable: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_telemetry_readings_device_time", "device_id", "time"),)
+
+
+class QuarantinedMessage(Base):
+    """A message the ingest refused, kept with its topic, raw payload and the reason."""
+
+    __tablename__ = "telemetry_quarantine"
+
+    quarantine_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(500))
