@@ -17,7 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spareflow import __version__
 from spareflow.api import problems
 from spareflow.api.deps import Context, signing_secret
-from spareflow.api.routers import auth, master, orders, planning, stock, users, work_orders
+from spareflow.api.routers import (
+    auth,
+    epcis,
+    master,
+    orders,
+    planning,
+    stock,
+    users,
+    work_orders,
+)
 from spareflow.api.settings import Settings
 from spareflow.store.session import make_engine, session_factory, upgrade
 
@@ -51,7 +60,7 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, users, master, stock, orders, work_orders, planning):
+    for module in (auth, users, master, stock, orders, work_orders, planning, epcis):
         app.include_router(module.router, responses=problems.RESPONSES)
     _document_problem(app)
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import or_, select
+from sqlalchemy import String, any_, bindparam, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,6 +95,19 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + _CHUNK]
 
 
+def _stored_ids(session: Session, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored already: one array parameter on PostgreSQL (an IN list
+    of thousands of parameters cost it a third of the batch), chunked IN lists on SQLite."""
+    column = TelemetryMessage.message_id
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = bindparam("ids", ids, type_=postgresql.ARRAY(String))
+        return set(session.scalars(select(column).where(column == any_(wanted))))
+    known: set[str] = set()
+    for chunk in _chunks(ids):
+        known.update(session.scalars(select(column).where(column.in_(chunk))))
+    return known
+
+
 def _store(session: Session, batch: TelemetryBatch) -> IngestCounts:
     counts = IngestCounts(duplicates=batch.duplicates, quarantined=len(batch.rejected))
     connection = session.connection()
@@ -106,13 +120,7 @@ def _store(session: Session, batch: TelemetryBatch) -> IngestCounts:
         )
     if not len(batch):
         return counts
-    known: set[str] = set()
-    for chunk in _chunks(batch.message_id):
-        known.update(
-            session.scalars(
-                select(TelemetryMessage.message_id).where(TelemetryMessage.message_id.in_(chunk))
-            )
-        )
+    known = _stored_ids(session, batch.message_id)
     keep = [i for i, m in enumerate(batch.message_id) if m not in known]
     counts.duplicates += len(batch) - len(keep)
     if not keep:

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "work_orders.write": frozenset({"admin", "technician"}),
     "work_orders.issue": frozenset({"admin", "technician", "storekeeper"}),
     "plan.run": frozenset({"admin", "planner"}),
+    "epcis.capture": frozenset({"admin", "planner", "storekeeper"}),
     "users.admin": frozenset({"admin"}),
     "tokens.own": frozenset(ROLES),
 }

@@ -618,3 +618,43 @@ class QuarantinedMessage(Base):
     topic: Mapped[str] = mapped_column(String(255))
     payload: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(500))
+
+
+# --- GS1 EPCIS 2.0 --------------------------------------------------------------------------
+
+
+class EpcisCapture(Base):
+    """One POST /epcis/capture: the capture job the standard's REST bindings expose."""
+
+    __tablename__ = "epcis_captures"
+
+    capture_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    success: Mapped[bool] = mapped_column(Boolean, default=True)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    username: Mapped[str] = mapped_column(String(64))
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class EpcisEvent(Base):
+    """A captured EPCIS event, kept as the standard's JSON (field names never renamed)
+    with the fields queries filter on pulled out beside it."""
+
+    __tablename__ = "epcis_events"
+
+    event_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("epcis_captures.capture_id"))
+    event_type: Mapped[str] = mapped_column(String(32))
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    record_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str | None] = mapped_column(String(8))
+    biz_step: Mapped[str | None] = mapped_column(String(255))
+    disposition: Mapped[str | None] = mapped_column(String(255))
+    shipment_id: Mapped[str | None] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_epcis_events_event_time", "event_time"),
+        Index("ix_epcis_events_record_time", "record_time"),
+    )
