@@ -52,8 +52,9 @@ SETTINGS = Settings(
 ROLES = ("planner", "storekeeper", "technician", "viewer")
 MINE = frozenset({"A"})
 SPEC = create_app(SETTINGS, factory=sessionmaker()).openapi()
-# admin-only or personal routes, outside site scoping (/users: test_users_are_admin_only)
-UNSCOPED_FAMILIES = {"/auth", "/health", "/users"}
+# admin-only or personal routes, outside site scoping (/users: test_users_are_admin_only;
+# /epcis: tests/api/test_epcis.py::test_epcis_is_admin_only)
+UNSCOPED_FAMILIES = {"/auth", "/health", "/users", "/epcis"}
 ORDER_ACTIONS = (
     *("confirm", "release", "receive", "close", "cancel", "ship", "depart"),
     *("allocate", "pick", "deliver", "send", "return", "condemn"),
