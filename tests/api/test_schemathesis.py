@@ -267,7 +267,9 @@ def problem_details(ctx: Any, response: Any, case: Any) -> None:
     assert media.startswith("application/problem+json"), media
     body = response.json()
     assert body["status"] == response.status_code, body
-    assert body["title"] and body["detail"] and body["type"].startswith("https://"), body
+    # the EPCIS bindings fix their own problem type (epcisException:ValidationException)
+    epcis = case.operation.path.startswith("/epcis") and body["type"].startswith("epcisException:")
+    assert body["title"] and body["detail"] and (epcis or body["type"].startswith("https://")), body
 
 
 def documented_success(ctx: Any, response: Any, case: Any) -> None:

@@ -30,8 +30,15 @@ from spareflow.store.session import unit_of_work
 from spareflow.store.types import utcnow
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
+
+
+class LdJson(JSONResponse):
+    """EPCIS documents are JSON-LD (and documented so in the OpenAPI)."""
+
+    media_type = "application/ld+json"
+
+
 HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
-LD_JSON = "application/ld+json"
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 Times = Annotated[datetime | None, Query()]
 Words = Annotated[list[str] | None, Query()]
@@ -109,7 +116,7 @@ def _offset(token: str | None) -> int:
     raise ParameterError("nextPageToken", "not a token this server gave out")
 
 
-@router.get("/events")
+@router.get("/events", response_class=LdJson)
 def events(
     request: Request,
     ctx: Ctx,
@@ -145,19 +152,19 @@ def events(
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "nextPageToken"]
         params.append(("nextPageToken", _token(offset + perPage)))
         headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
-    return JSONResponse(gs1.query_document(found, utcnow()), headers=headers, media_type=LD_JSON)
+    return LdJson(gs1.query_document(found, utcnow()), headers=headers)
 
 
-@router.get("/events/{event_id:path}")
+@router.get("/events/{event_id:path}", response_class=LdJson)
 def event(event_id: str, ctx: Ctx, who: User) -> JSONResponse:
     """One captured event by its eventID (URL-encoded)."""
     who.require("epcis")
     with unit_of_work(ctx.factory) as session:
         found = epcis.get_event(session, event_id)
-    return JSONResponse(gs1.query_document([found], utcnow()), headers=HEADERS, media_type=LD_JSON)
+    return LdJson(gs1.query_document([found], utcnow()), headers=HEADERS)
 
 
-@router.get("/export")
+@router.get("/export", response_class=LdJson)
 def export(
     ctx: Ctx,
     who: User,
@@ -171,4 +178,4 @@ def export(
             raise ParameterError(name, "give a UTC offset, e.g. 2026-11-25T00:00:00Z")
     with unit_of_work(ctx.factory) as session:
         found = epcis.export_events(session, start, end)
-    return JSONResponse(gs1.document(found, utcnow()), headers=HEADERS, media_type=LD_JSON)
+    return LdJson(gs1.document(found, utcnow()), headers=HEADERS)
