@@ -30,7 +30,6 @@ from spareflow.errors import NotFound, ParameterError
 from spareflow.ingest.payload import TelemetryBatch, decode
 from spareflow.services.telemetry import IngestCounts, store_batch
 
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 DEFAULT_TOPIC = "spareflow/telemetry/#"
 
 

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import orjson
 
+from spareflow.transport.tracking import to_us
+
 TOPIC_PREFIX = "spareflow/telemetry/"
 MAX_PAYLOAD_BYTES = 65_536
 MAX_ID = 128
 MAX_KEY = 64
-#: microseconds since the Unix epoch: event times are carried as int64 in the batch
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +105,7 @@ def event_time_us(text: Any) -> int:
         raise _Broken(f"time {text!r:.60} is not ISO 8601") from None
     if moment.tzinfo is None:
         raise _Broken(f"time {text!r:.60} has no UTC offset")
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return to_us(moment)
 
 
 def decode(

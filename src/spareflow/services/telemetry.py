@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,8 @@ from spareflow.transport.tracking import (
     Observations,
     TrackEvents,
     TrackState,
+    from_us,
+    to_us,
     track,
 )
 
@@ -42,7 +44,6 @@ from spareflow.transport.tracking import (
 TEMPERATURE = "temperature"
 #: shipments whose trackers still matter
 TRACKED = ("planned", "in_transit", "arrived")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 5_000
 
 
@@ -62,18 +63,6 @@ class IngestCounts:
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
         self.alerts.extend(other.alerts)
-
-
-def moment(us: int) -> datetime:
-    """Microseconds since the epoch as a UTC datetime."""
-    return _EPOCH + timedelta(microseconds=int(us))
-
-
-def micros(at: datetime | None, missing: int) -> int:
-    if at is None:
-        return missing
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def store_batch(factory: sessionmaker[Session], batch: TelemetryBatch) -> IngestCounts:
@@ -116,7 +105,7 @@ def _store(session: Session, batch: TelemetryBatch) -> IngestCounts:
             connection,
             QuarantinedMessage.__table__,  # type: ignore[arg-type]
             ("received_at", "topic", "payload", "reason"),
-            [(moment(r.received_us), r.topic, r.payload, r.reason[:500]) for r in batch.rejected],
+            [(from_us(r.received_us), r.topic, r.payload, r.reason[:500]) for r in batch.rejected],
         )
     if not len(batch):
         return counts
@@ -125,27 +114,26 @@ def _store(session: Session, batch: TelemetryBatch) -> IngestCounts:
     counts.duplicates += len(batch) - len(keep)
     if not keep:
         return counts
-    times = [moment(batch.time_us[i]) for i in keep]
+    times = [from_us(batch.time_us[i]) for i in keep]
     bulk_insert(
         connection,
         TelemetryMessage.__table__,  # type: ignore[arg-type]
         ("message_id", "device_id", "time", "received_at", "topic", "latitude", "longitude",
          "shipment_id", "asset_id"),
         [
-            (batch.message_id[i], batch.device_id[i], at, moment(batch.received_us[i]),
+            (batch.message_id[i], batch.device_id[i], at, from_us(batch.received_us[i]),
              batch.topic[i], _number(batch.latitude[i]), _number(batch.longitude[i]),
              batch.shipment_id[i], batch.asset_id[i])
             for i, at in zip(keep, times, strict=True)
         ],
     )  # fmt: skip
-    kept = np.zeros(len(batch), dtype=bool)
-    kept[keep] = True
-    when = np.full(len(batch), None, dtype=object)
-    when[keep] = times
+    when: list[datetime | None] = [None] * len(batch)  # None: a duplicate, not stored
+    for i, at in zip(keep, times, strict=True):
+        when[i] = at
     readings = [
         (batch.message_id[m], v, batch.device_id[m], when[m], x)
         for m, v, x in zip(batch.reading_message, batch.variable, batch.value, strict=True)
-        if kept[m]
+        if when[m] is not None
     ]
     bulk_insert(
         connection,
@@ -191,13 +179,14 @@ def _track(
         [index.get(s, -1) if s else by_device.get(d, -1) for s, d in named_or_device],
         dtype=np.int64,
     )
-    temperature = np.full(len(batch), np.nan)
-    for m, v, x in zip(batch.reading_message, batch.variable, batch.value, strict=True):
-        if v == TEMPERATURE:
-            temperature[m] = x
     on = ship >= 0
     if not on.any():
         return []
+    temperature = np.full(len(batch), np.nan)
+    is_temperature = np.asarray(batch.variable, dtype=object) == TEMPERATURE
+    temperature[np.asarray(batch.reading_message, dtype=np.int64)[is_temperature]] = np.asarray(
+        batch.value
+    )[is_temperature]
     msg = keep[on]
     seen = Observations(
         ship[on],
@@ -229,7 +218,7 @@ def _state(session: Session, rows: list[Shipment]) -> TrackState:
         return np.array([np.nan if v is None else v for v in values], dtype=float)
 
     def times(values: list[datetime | None], missing: int) -> np.ndarray:
-        return np.array([micros(v, missing) for v in values], dtype=np.int64)
+        return np.array([missing if v is None else to_us(v) for v in values], dtype=np.int64)
 
     return TrackState(
         origin[:, 0], origin[:, 1], dest[:, 0], dest[:, 1],
@@ -255,7 +244,7 @@ def _apply(
     batch: TelemetryBatch,
 ) -> list[tuple[str, str, datetime]]:
     def at(us: int) -> datetime | None:
-        return None if us in (NO_TIME, NEVER) else moment(us)
+        return None if us in (NO_TIME, NEVER) else from_us(us)
 
     for i, row in enumerate(rows):
         row.departed_at = at(int(state.departed_us[i]))
@@ -275,10 +264,10 @@ def _apply(
     for s, t, a, m, v in zip(
         events.shipment, events.time_us, events.alert, events.message, events.value, strict=True
     ):
-        alert, row, when = Alert(int(a)), rows[int(s)], moment(int(t))
+        alert, row, when = Alert(int(a)), rows[int(s)], from_us(int(t))
         detail: dict[str, Any] = {"device_id": batch.device_id[int(m)]}
         if alert is Alert.LATE:
-            detail["eta"] = moment(int(v)).isoformat()
+            detail["eta"] = from_us(int(v)).isoformat()
             detail["planned_arrival"] = row.planned_arrival.isoformat()
         elif alert in (Alert.TEMPERATURE_EXCURSION, Alert.TEMPERATURE_RECOVERED):
             detail.update(

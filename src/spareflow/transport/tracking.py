@@ -14,6 +14,7 @@ model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 import numpy as np
@@ -25,10 +26,22 @@ from spareflow.transport.routing import haversine_km
 NO_TIME = np.iinfo(np.int64).max
 NEVER = np.iinfo(np.int64).min
 HOUR_US = 3_600 * 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Int = NDArray[np.int64]
 Float = NDArray[np.float64]
 Bool = NDArray[np.bool_]
+
+
+def to_us(moment: datetime) -> int:
+    """A timezone-aware time as microseconds since the epoch, exactly (no float)."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    """Microseconds since the epoch as a UTC time."""
+    return EPOCH + timedelta(microseconds=int(us))
 
 
 class Alert(IntEnum):
@@ -100,7 +113,6 @@ def track(
     late_tolerance_us: int = 15 * 60 * 1_000_000,
 ) -> tuple[TrackState, TrackEvents]:
     """Apply ``seen`` to ``state``: the new state and the events raised."""
-    n = len(state.planned_arrival_us)
     order = np.lexsort((seen.message, seen.time_us, seen.shipment))
     ship, time = seen.shipment[order], seen.time_us[order]
     lat, lon, temp = seen.latitude[order], seen.longitude[order], seen.temperature[order]
@@ -124,21 +136,19 @@ def track(
         ships, where = np.unique(ship[at], return_index=True)
         return ships, at[where]
 
-    departed = state.departed_us.copy()
-    ships, at = first(fix & (d_origin > fence))
-    new = departed[ships] == NO_TIME
-    events.append(
-        (ships[new], time[at[new]], Alert.DEPARTED, message[at[new]], np.full(new.sum(), np.nan))
-    )
-    departed[ships] = np.minimum(departed[ships], time[at])
+    def reached(known: Int, mask: Bool, alert: Alert) -> Int:
+        """The first time each shipment met ``mask`` (kept if ``known`` is earlier); an
+        event where it had not been met before."""
+        ships, at = first(mask)
+        new = known[ships] == NO_TIME
+        nothing = np.full(new.sum(), np.nan)
+        events.append((ships[new], time[at[new]], alert, message[at[new]], nothing))
+        out = known.copy()
+        out[ships] = np.minimum(known[ships], time[at])
+        return out
 
-    arrived = state.arrived_us.copy()
-    ships, at = first((d_dest <= fence) & (time >= departed[ship]))
-    new = arrived[ships] == NO_TIME
-    events.append(
-        (ships[new], time[at[new]], Alert.ARRIVED, message[at[new]], np.full(new.sum(), np.nan))
-    )
-    arrived[ships] = np.minimum(arrived[ships], time[at])
+    departed = reached(state.departed_us, fix & (d_origin > fence), Alert.DEPARTED)
+    arrived = reached(state.arrived_us, (d_dest <= fence) & (time >= departed[ship]), Alert.ARRIVED)
 
     # the position and ETA from the latest fix by event time, if newer than the state's
     position_us, latitude, longitude = (
@@ -204,10 +214,10 @@ def track(
         position_us, latitude, longitude, eta, state.temperature_min, state.temperature_max,
         temperature_us, excursion_open, late_alerted,
     )  # fmt: skip
-    return new_state, _events(events, n)
+    return new_state, _events(events)
 
 
-def _events(parts: list[tuple[Int, Int, int, Int, Float]], n: int) -> TrackEvents:
+def _events(parts: list[tuple[Int, Int, int, Int, Float]]) -> TrackEvents:
     ship = np.concatenate([p[0] for p in parts]).astype(np.int64)
     time = np.concatenate([p[1] for p in parts]).astype(np.int64)
     alert = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int8) for p in parts])
