@@ -106,37 +106,26 @@ def key_of(uri: str, kind: str) -> str | None:
     return uri[len(prefix) :] if uri.startswith(prefix) else None
 
 
-def document(events: list[dict[str, Any]], created: datetime) -> dict[str, Any]:
-    """An EPCISDocument carrying ``events``."""
+def _head(kind: str, created: datetime) -> dict[str, Any]:
     return {
         "@context": [CONTEXT_URL],
-        "type": "EPCISDocument",
+        "type": kind,
         "schemaVersion": "2.0",
-        "creationDate": _iso(created),
-        "epcisBody": {"eventList": events},
+        "creationDate": iso(created),
     }
+
+
+def document(events: list[dict[str, Any]], created: datetime) -> dict[str, Any]:
+    """An EPCISDocument carrying ``events``."""
+    return {**_head("EPCISDocument", created), "epcisBody": {"eventList": events}}
 
 
 def query_document(events: list[dict[str, Any]], created: datetime) -> dict[str, Any]:
     """An EPCISQueryDocument answering a SimpleEventQuery with ``events``."""
-    return {
-        "@context": [CONTEXT_URL],
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": _iso(created),
-        "epcisBody": {
-            "queryResults": {
-                "queryName": "SimpleEventQuery",
-                "resultsBody": {"eventList": events},
-            }
-        },
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    results = {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}
+    return {**_head("EPCISQueryDocument", created), "epcisBody": {"queryResults": results}}
 
 
 def iso(moment: datetime) -> str:
     """An EPCIS time: ISO 8601 in UTC with a Z."""
-    return _iso(moment)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
