@@ -22,9 +22,12 @@ def ingest_mqtt(
     broker: Annotated[str, typer.Option(help="Broker URL, mqtt:// or mqtts://.")] = (
         "mqtt://127.0.0.1:1883"
     ),
-    topic: Annotated[str, typer.Option(help="Topic filter to subscribe to (QoS 1).")] = (
-        "spareflow/telemetry/#"
-    ),
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Topic filter to subscribe to (QoS 1); repeatable. Default: spareflow/telemetry/#."
+        ),
+    ] = None,
     until_idle: Annotated[
         float | None,
         typer.Option("--until-idle", help="Stop after this many seconds without a message."),
@@ -57,8 +60,11 @@ def ingest_mqtt(
                     end="", file=sys.stderr, flush=True,
                 )  # fmt: skip
 
-        ingest = MqttIngest(factory, address, topic, client_id, session_expiry)
-        print(f"subscribed to {topic} at {address.host}:{address.port}", file=sys.stderr)
+        topics = topic or ["spareflow/telemetry/#"]
+        ingest = MqttIngest(factory, address, topics, client_id, session_expiry)
+        print(
+            f"subscribed to {', '.join(topics)} at {address.host}:{address.port}", file=sys.stderr
+        )
         summary = ingest.run(until_idle, show)
         engine.dispose()
     except SpareflowError as exc:

@@ -26,6 +26,11 @@ from spareflow.store.session import unit_of_work
 from store_backends import MQTT_HOST, MQTT_PORT, require_mqtt
 
 DAY = datetime(2026, 11, 25, tzinfo=UTC)
+# devices of this run only, subscribed to exactly: another run sharing the broker (or
+# anyone publishing to spareflow/telemetry/#) cannot reach these tests
+RUN = uuid.uuid4().hex[:8]
+TRK, PUMP_ID, OTHER = f"trk-1-{RUN}", f"pump-7-{RUN}", f"trk-9-{RUN}"
+TOPICS = [f"spareflow/telemetry/{device}" for device in (TRK, PUMP_ID, OTHER)]
 
 
 def at(hhmm: str) -> datetime:
@@ -35,7 +40,7 @@ def at(hhmm: str) -> datetime:
 
 def tracker(n: int, hhmm: str, lat: float | None, lon: float | None, temp: float) -> bytes:
     body: dict[str, object] = {
-        "message_id": f"trk-1-{n}", "device_id": "trk-1", "time": at(hhmm).isoformat(),
+        "message_id": f"{TRK}-{n}", "device_id": TRK, "time": at(hhmm).isoformat(),
         "readings": {"temperature": temp, "battery": 90 - n}, "shipment_id": "SH-1",
     }  # fmt: skip
     if lat is not None:
@@ -52,21 +57,21 @@ TRIP = [
     tracker(6, "11:50", 50.94, 6.96, 5.0),
 ]
 PUMP = [  # equipment telemetry: no shipment, an asset
-    orjson.dumps({"message_id": f"pump-{k}", "device_id": "pump-7", "asset_id": "P-7",
+    orjson.dumps({"message_id": f"pump-{k}", "device_id": PUMP_ID, "asset_id": "P-7",
                   "time": at(f"0{k}:00").isoformat(), "readings": {"vibration": 0.1 * k}})
     for k in range(1, 5)
 ]  # fmt: skip
-NAIVE = {"message_id": "x", "device_id": "trk-1", "time": "2026-11-25T10:00:00", "readings": {}}
+NAIVE = {"message_id": "x", "device_id": TRK, "time": "2026-11-25T10:00:00", "readings": {}}
 ELSEWHERE = {
     "message_id": "y",
-    "device_id": "trk-1",
+    "device_id": TRK,
     "time": "2026-11-25T10:00:00Z",
     "readings": {"t": 1},
 }
 MALFORMED = [
-    ("spareflow/telemetry/trk-1", b"{oops"),
-    ("spareflow/telemetry/trk-1", orjson.dumps(NAIVE)),
-    ("spareflow/telemetry/trk-9", orjson.dumps(ELSEWHERE)),
+    (TOPICS[0], b"{oops"),
+    (TOPICS[0], orjson.dumps(NAIVE)),
+    (TOPICS[2], orjson.dumps(ELSEWHERE)),
 ]
 
 
@@ -87,7 +92,7 @@ def ingest_while(
 ) -> IngestSummary:
     """Run the ingest, publish ``messages`` once it is subscribed, stop when idle."""
     ingest = MqttIngest(
-        factory, Broker(MQTT_HOST, MQTT_PORT), client_id=f"test-ingest-{uuid.uuid4().hex[:8]}",
+        factory, Broker(MQTT_HOST, MQTT_PORT), TOPICS, f"test-ingest-{uuid.uuid4().hex[:8]}",
         session_expiry_seconds=0, flush_seconds=0.05,
     )  # fmt: skip
     result: list[IngestSummary] = []
@@ -108,7 +113,7 @@ def shipment(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         add_site(session, "CGN", latitude=50.94, longitude=6.96)
         create_shipment(
             session,
-            ShipmentIn("SH-1", "FRA", "CGN", "ltl", at("08:00"), at("12:00"), device_id="trk-1",
+            ShipmentIn("SH-1", "FRA", "CGN", "ltl", at("08:00"), at("12:00"), device_id=TRK,
                        temperature_min=2.0, temperature_max=8.0),
         )  # fmt: skip
     return factory
@@ -118,9 +123,7 @@ def test_ingest_stores_once_in_event_order_and_raises_alerts(
     shipment: sessionmaker[Session],
 ) -> None:
     rng = np.random.default_rng(11)
-    stream = [("spareflow/telemetry/trk-1", p) for p in TRIP] + [
-        ("spareflow/telemetry/pump-7", p) for p in PUMP
-    ]
+    stream = [(TOPICS[0], p) for p in TRIP] + [(TOPICS[1], p) for p in PUMP]
     stream = [stream[k] for k in rng.permutation(len(stream))]  # out of order
     stream += [stream[0], stream[3], stream[5], *MALFORMED]  # duplicates and garbage
     summary = ingest_while(shipment, stream)
@@ -133,16 +136,16 @@ def test_ingest_stores_once_in_event_order_and_raises_alerts(
         sh = get_shipment(session, "SH-1")
         events = [(e.kind, e.time) for e in shipment_events(session, "SH-1")]
     assert readings.height == 16
-    for device, times in (("trk-1", ["07:50", "08:10", "09:00", "09:30", "10:00", "11:50"]),
-                          ("pump-7", ["01:00", "02:00", "03:00", "04:00"])):  # fmt: skip
+    for device, times in ((TRK, ["07:50", "08:10", "09:00", "09:30", "10:00", "11:50"]),
+                          (PUMP_ID, ["01:00", "02:00", "03:00", "04:00"])):  # fmt: skip
         rows = readings.filter(device_id=device)
-        expected = [at(t) for t in times for _ in range(2 if device == "trk-1" else 1)]
+        expected = [at(t) for t in times for _ in range(2 if device == TRK else 1)]
         assert rows["time"].to_list() == expected
     reasons = sorted(
         r.split(":")[0] if r.startswith("payload") else r for r in quarantine["reason"]
     )
     assert reasons == [
-        "device_id 'trk-1' differs from the topic's 'trk-9'",
+        f"device_id '{TRK}' differs from the topic's '{OTHER}'",
         "payload is not JSON",  # and orjson's words for where
         "time '2026-11-25T10:00:00' has no UTC offset",
     ]

@@ -18,12 +18,13 @@ from store_backends import require_mqtt
 def test_messages_sent_while_the_ingest_is_down_are_stored_next_run(tmp_path: Path) -> None:
     require_mqtt()
     env = {"SPAREFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}"}
+    device = f"dev-{uuid.uuid4().hex[:6]}"
+    topic = f"spareflow/telemetry/{device}"  # this run's alone: other publishers stay out
     client = ["--client-id", f"test-cli-{uuid.uuid4().hex[:8]}", "--session-expiry", "60"]
+    client += ["--topic", topic]
     first = spareflow(["ingest", "mqtt", *client, "--until-idle", "0.3"], tmp_path, env)
     assert first.returncode == 0, first.stderr
-    assert "0 messages received" in first.stderr
-    device = f"dev-{uuid.uuid4().hex[:6]}"
-    topic = f"spareflow/telemetry/{device}"
+    assert "0 messages received" in first.stderr and f"subscribed to {topic} at" in first.stderr
     good = [
         orjson.dumps({"message_id": f"{device}-{k}", "device_id": device,
                       "time": f"2026-11-25T0{9 - k}:00:00+00:00", "readings": {"run_hours": k}})

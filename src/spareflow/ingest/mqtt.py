@@ -15,7 +15,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -66,19 +66,21 @@ class IngestSummary(IngestCounts):
 
 
 class MqttIngest:
-    """One subscriber storing into the store behind ``factory``."""
+    """One subscriber storing into the store behind ``factory``, subscribed to one or
+    more topic filters."""
 
     def __init__(
         self,
         factory: sessionmaker[Session],
         broker: Broker,
-        topic: str = DEFAULT_TOPIC,
+        topics: str | Sequence[str] = DEFAULT_TOPIC,
         client_id: str = "spareflow-ingest",
         session_expiry_seconds: int = 86_400,
         batch_size: int = 5_000,
         flush_seconds: float = 0.2,
     ) -> None:
-        self.factory, self.broker, self.topic = factory, broker, topic
+        self.factory, self.broker = factory, broker
+        self.topics = [topics] if isinstance(topics, str) else list(topics)
         self.batch_size, self.flush_seconds = batch_size, flush_seconds
         self._pending: list[tuple[str, bytes, int, int]] = []
         self._lock = threading.Lock()
@@ -108,7 +110,7 @@ class MqttIngest:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not reason.is_failure:
-            client.subscribe(self.topic, qos=1)
+            client.subscribe([(topic, 1) for topic in self.topics])
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: Any, reasons: Any, props: Any) -> None:
         self._last_message = time.monotonic()
@@ -154,7 +156,7 @@ class MqttIngest:
         try:
             if not self._subscribed.wait(connect_timeout):
                 raise NotFound(
-                    f"--broker: no subscription to {self.topic!r} at "
+                    f"--broker: no subscription to {', '.join(self.topics)} at "
                     f"{self.broker.host}:{self.broker.port} within {connect_timeout:g} s"
                 )
             while True:
