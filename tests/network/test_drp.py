@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spareflow.errors import ParameterError
-from spareflow.network.drp import DrpInput, echelons, plan
+from spareflow.network.drp import DrpInput, SourceSplit, echelons, plan
 
 
 def test_a_hand_worked_two_echelon_record() -> None:
@@ -64,12 +64,40 @@ def test_period_order_quantity_and_past_due() -> None:
     assert result.planned_releases[0].tolist() == [17, 30, 0, 0, 0, 0]
 
 
+def edge_list(data: DrpInput) -> dict[int, list[tuple[int, float, int]]]:
+    """Per item-site, its (parent, share, lead time) edges, split or single."""
+    edges: dict[int, list[tuple[int, float, int]]] = {}
+    if data.split is not None:
+        for c, p, s, lt in zip(
+            data.split.child,
+            data.split.parent,
+            data.split.share,
+            data.split.lead_time,
+            strict=True,
+        ):
+            edges.setdefault(int(c), []).append((int(p), float(s), int(lt)))
+    for i in range(data.gross.shape[0]):
+        edges.setdefault(i, [(int(data.source[i]), 1.0, int(data.lead_time[i]))])
+    return edges
+
+
+def levels(edges: dict[int, list[tuple[int, float, int]]]) -> dict[int, int]:
+    """Longest path from the top, by plain recursion."""
+
+    def level(i: int) -> int:
+        return max((level(p) + 1 if p >= 0 else 0) for p, _, _ in edges[i])
+
+    return {i: level(i) for i in edges}
+
+
 def reference(data: DrpInput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Textbook DRP, one record at a time: children before parents."""
+    """Textbook DRP, one record at a time: children before parents; a split lot shared
+    edge by edge, each edge's part the whole units of its cumulative share."""
     n, t_max = data.gross.shape
     gross = data.gross.astype(float).copy()
     receipts, releases, past = np.zeros((n, t_max)), np.zeros((n, t_max)), np.zeros(n)
-    level = echelons(data.source)
+    edges = edge_list(data)
+    level = levels(edges)
     order = sorted(range(n), key=lambda i: -level[i])
     for i in order:
         pab = float(data.on_hand[i])
@@ -85,13 +113,19 @@ def reference(data: DrpInput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                     qty = math.ceil(qty / data.lot_multiple[i] - 1e-9) * data.lot_multiple[i]
             receipts[i, t] = qty
             pab = available + qty
-            if qty:
-                when = t - int(data.lead_time[i])
-                if when < 0:
-                    past[i] += qty
-                releases[i, max(when, 0)] += qty
-        if data.source[i] >= 0:
-            gross[data.source[i]] += releases[i]
+            given, cumulative = 0.0, 0.0
+            for k, (parent, share, lead) in enumerate(edges[i]):
+                cumulative += share
+                last = k == len(edges[i]) - 1
+                part = (qty if last else math.floor(qty * cumulative + 1e-9)) - given
+                given += part
+                if part:
+                    when = t - lead
+                    if when < 0:
+                        past[i] += part
+                    releases[i, max(when, 0)] += part
+                    if parent >= 0:
+                        gross[parent, max(when, 0)] += part
     return receipts, releases, past
 
 
@@ -102,7 +136,23 @@ def networks(draw: st.DrawFn) -> DrpInput:
     source = np.array([draw(st.integers(-1, k - 1)) for k in range(n)], dtype=np.int64)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     gross = rng.integers(0, 30, (n, t_max)) * (rng.random((n, t_max)) < 0.6)
+    split = None
+    if n > 1 and draw(st.booleans()):  # some item-sites resupplied from two or three sources
+        child, parent, share, lead = [], [], [], []
+        for k in range(1, n):
+            if rng.random() < 0.5:
+                ways = int(rng.integers(2, 4))
+                parts = rng.dirichlet(np.ones(ways))
+                parts[-1] = 1.0 - parts[:-1].sum()
+                for w in range(ways):
+                    child.append(k)
+                    parent.append(int(rng.integers(-1, k)))  # upstream only: no cycle
+                    share.append(float(parts[w]))
+                    lead.append(int(rng.integers(0, 4)))
+        if child:
+            split = SourceSplit(np.array(child), np.array(parent), np.array(share), np.array(lead))
     return DrpInput(
+        split=split,
         gross=gross.astype(float),
         on_hand=rng.integers(0, 60, n).astype(float),
         scheduled_receipts=(
@@ -142,3 +192,50 @@ def test_bad_networks_are_refused() -> None:
     data = DrpInput.lot_for_lot(np.ones((2, 3)), np.zeros(2), np.array([-1, 0]), np.array([1, -1]))
     with pytest.raises(ParameterError, match=r"lead_time.*item-site 1"):
         plan(data)
+
+
+def test_a_split_lot_goes_in_whole_units_to_each_source() -> None:
+    # a DC (0) bought 70/30 from two suppliers (lead 2 and 4); lots of 10 units
+    data = DrpInput(
+        gross=np.array([[0, 10, 10, 10, 0, 0]], dtype=float),
+        on_hand=np.array([0.0]),
+        scheduled_receipts=np.zeros((1, 6)),
+        safety_stock=np.array([0.0]),
+        lead_time=np.array([0]),
+        source=np.array([-1]),
+        periods_of_supply=np.array([1]),
+        min_lot=np.array([0.0]),
+        lot_multiple=np.array([10.0]),
+        split=SourceSplit(
+            np.array([0, 0]), np.array([-1, -1]), np.array([0.7, 0.3]), np.array([2, 4])
+        ),
+    )
+    result = plan(data)
+    assert result.planned_receipts[0].tolist() == [0, 10, 10, 10, 0, 0]
+    # 7 + 3 per lot; the first supplier releases 2 buckets ahead (bucket 1 past due), the
+    # second 4 (all past due)
+    assert result.edge_releases.tolist() == [[14, 7, 0, 0, 0, 0], [9, 0, 0, 0, 0, 0]]
+    assert result.edge_past_due.tolist() == [7, 9]
+    assert result.past_due.tolist() == [16]
+    with pytest.raises(ParameterError, match=r"item-site 0: shares add up to 0\.9,"):
+        plan(
+            DrpInput(
+                **{
+                    **data.__dict__,
+                    "split": SourceSplit(
+                        np.array([0, 0]), np.array([-1, -1]), np.array([0.6, 0.3]), np.array([2, 4])
+                    ),
+                }
+            )
+        )
+    with pytest.raises(ParameterError, match="edge 1: share must be in"):
+        plan(
+            DrpInput(
+                **{
+                    **data.__dict__,
+                    "split": SourceSplit(
+                        np.array([0, 0]), np.array([-1, -1]), np.array([1.0, 0.0]), np.array([2, 4])
+                    ),
+                }
+            )
+        )

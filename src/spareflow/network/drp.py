@@ -14,6 +14,12 @@ would fall before bucket 0 is past due (it is released in bucket 0 and flagged).
 releases of an item-site are gross requirements (dependent demand) of its source in the
 release bucket, so the echelons are planned from the service sites up.
 
+Split sourcing (:class:`SourceSplit`): an item-site may instead be resupplied over several
+edges, each with a share of every planned receipt and its own lead time (a primary
+supplier for 70 %, a second one for 30 %; a DC for most, the factory for the rest). The
+shares are split by cumulative rounding, so whole-unit lots stay whole units on every
+edge and the edges' quantities add up to the lot exactly.
+
 Lot sizing, per item-site: the net requirement of ``periods_of_supply`` buckets (1:
 lot-for-lot; more: period order quantity, the net requirements of the next buckets too),
 at least ``min_lot``, rounded up to a multiple of ``lot_multiple`` (a fixed order
@@ -37,6 +43,20 @@ IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
+class SourceSplit:
+    """Edges resupplying item-sites in shares: edge e brings ``share[e]`` of each planned
+    receipt of item-site ``child[e]`` from ``parent[e]`` (an item-site, or -1 for an
+    outside supplier), released ``lead_time[e]`` buckets ahead. An item-site named here is
+    resupplied by its edges only (its ``source`` and ``lead_time`` are ignored); its
+    shares must add up to 1."""
+
+    child: IntArray
+    parent: IntArray
+    share: FloatArray
+    lead_time: IntArray
+
+
+@dataclass(frozen=True)
 class DrpInput:
     """The item-sites (N) over the buckets (T). ``gross`` is the independent demand:
     forecast, customer orders and work orders (their split, for pegging, in ``demand``)."""
@@ -50,6 +70,7 @@ class DrpInput:
     periods_of_supply: IntArray  # N, >= 1
     min_lot: FloatArray  # N, >= 0
     lot_multiple: FloatArray  # N, >= 0 (0: any quantity)
+    split: SourceSplit | None = None  # item-sites resupplied over several edges
 
     @classmethod
     def lot_for_lot(
@@ -90,25 +111,88 @@ class DrpPlan:
     projected_on_hand: FloatArray
     past_due: FloatArray
     echelon: IntArray
+    edges: SourceSplit  # every resupply edge (one per item-site unless split)
+    edge_releases: FloatArray  # E x T: each edge's releases
+    edge_past_due: FloatArray  # E
 
 
 def echelons(source: IntArray) -> IntArray:
     """Each item-site's distance from its outside supplier (0 for the top), refusing
     sources that are out of range or form a cycle."""
     n = source.shape[0]
-    if np.any((source < -1) | (source >= n)):
-        k = int(np.argmax((source < -1) | (source >= n)))
-        raise ParameterError("source", f"item-site {k}: source {source[k]} is not an item-site")
+    return edge_echelons(np.arange(n, dtype=np.int64), np.asarray(source, dtype=np.int64), n)
+
+
+def edge_echelons(child: IntArray, parent: IntArray, n: int) -> IntArray:
+    """Each item-site's echelon over resupply edges: 0 without an upstream item-site,
+    else one more than its highest parent (the longest path from the top), refusing
+    parents out of range and cycles."""
+    bad = (parent < -1) | (parent >= n)
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        raise ParameterError(
+            "source", f"item-site {child[k]}: source {parent[k]} is not an item-site"
+        )
+    inner = parent >= 0
+    c, p = child[inner], parent[inner]
     level = np.zeros(n, dtype=np.int64)
-    parent = source.copy()
-    for _ in range(n + 1):  # depth of the forest; each pass climbs one echelon
-        climbing = parent >= 0
-        if not climbing.any():
+    for _ in range(n + 1):  # each pass settles one more echelon
+        lifted = level.copy()
+        np.maximum.at(lifted, c, level[p] + 1)
+        if np.array_equal(lifted, level):
             return level
-        level[climbing] += 1
-        parent[climbing] = source[parent[climbing]]
-    k = int(np.argmax(parent >= 0))
+        level = lifted
+    k = int(np.argmax(level))
     raise ParameterError("source", f"item-site {k} is resupplied in a cycle")
+
+
+def resupply_edges(data: DrpInput) -> SourceSplit:
+    """Every edge of the network, sorted by child: one per item-site (its ``source``,
+    share 1) unless ``split`` names it; split shares checked."""
+    n = data.gross.shape[0]
+    single = np.ones(n, dtype=bool)
+    parts: list[SourceSplit] = []
+    if data.split is not None:
+        split = data.split
+        fields = ("child", "parent", "share", "lead_time")
+        if len({len(np.asarray(getattr(split, f))) for f in fields}) != 1:
+            raise ParameterError("split", f"{', '.join(fields)} need one value per edge")
+        child = np.asarray(split.child, dtype=np.int64)
+        if np.any((child < 0) | (child >= n)):
+            k = int(np.argmax((child < 0) | (child >= n)))
+            raise ParameterError("split", f"edge {k}: child {child[k]} is not an item-site")
+        share = np.asarray(split.share, dtype=np.float64)
+        if np.any(~np.isfinite(share) | (share <= 0) | (share > 1)):
+            k = int(np.argmax(~np.isfinite(share) | (share <= 0) | (share > 1)))
+            raise ParameterError("split", f"edge {k}: share must be in (0, 1], got {share[k]}")
+        total = np.bincount(child, weights=share, minlength=n)
+        off = (total > 0) & (np.abs(total - 1.0) > 1e-9)
+        if np.any(off):
+            k = int(np.argmax(off))
+            raise ParameterError("split", f"item-site {k}: shares add up to {total[k]:g}, not 1")
+        lead = np.asarray(split.lead_time, dtype=np.int64)
+        if np.any(lead < 0):
+            k = int(np.argmax(lead < 0))
+            raise ParameterError("split", f"edge {k}: lead_time must be >= 0, got {lead[k]}")
+        single[child] = False
+        parts.append(SourceSplit(child, np.asarray(split.parent, dtype=np.int64), share, lead))
+    ids = np.flatnonzero(single)
+    parts.append(
+        SourceSplit(
+            ids,
+            np.asarray(data.source, dtype=np.int64)[ids],
+            np.ones(ids.size),
+            np.asarray(data.lead_time, dtype=np.int64)[ids],
+        )
+    )
+    child = np.concatenate([e.child for e in parts])
+    order = np.argsort(child, kind="stable")
+    return SourceSplit(
+        child[order],
+        np.concatenate([e.parent for e in parts])[order],
+        np.concatenate([e.share for e in parts])[order],
+        np.concatenate([e.lead_time for e in parts])[order],
+    )
 
 
 def plan(data: DrpInput) -> DrpPlan:
@@ -120,24 +204,29 @@ def plan(data: DrpInput) -> DrpPlan:
     gross_in = np.asarray(data.gross, dtype=np.float64)
     n, t_max = gross_in.shape
     _check(data, n, t_max)
-    level = echelons(data.source)
+    edges = resupply_edges(data)
+    level = edge_echelons(edges.child, edges.parent, n)
     order = np.argsort(level, kind="stable")
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
-    source = np.where(data.source[order] >= 0, position[np.maximum(data.source[order], 0)], -1)
+    # edges in sorted coordinates, grouped by the echelon of their child
+    e_child = position[edges.child]
+    e_parent = np.where(edges.parent >= 0, position[np.maximum(edges.parent, 0)], -1)
+    e_order = np.argsort(e_child, kind="stable")
+    e_sorted_child = e_child[e_order]
     gross = np.ascontiguousarray(gross_in[order].T)
     scheduled = np.ascontiguousarray(np.asarray(data.scheduled_receipts, dtype=np.float64)[order].T)
     dependent = np.zeros((t_max, n))
     receipts = np.zeros((t_max, n))
-    releases = np.zeros((t_max, n))
     projected = np.zeros((t_max, n))
-    past_due = np.zeros(n)
+    edge_releases = np.zeros((t_max, edges.child.size))
+    edge_past_due = np.zeros(edges.child.size)
     sorted_level = level[order]
     for echelon in range(int(level.max(initial=0)), -1, -1):
         lo, hi = np.searchsorted(sorted_level, [echelon, echelon + 1])
-        block = slice(int(lo), int(hi))
         if lo == hi:
             continue
+        block = slice(int(lo), int(hi))
         rec, proj = _net(
             gross[:, block] + dependent[:, block],
             data.on_hand[order[block]],
@@ -147,10 +236,13 @@ def plan(data: DrpInput) -> DrpPlan:
             data.min_lot[order[block]],
             data.lot_multiple[order[block]],
         )
-        rel, late = _offset(rec, data.lead_time[order[block]])
-        receipts[:, block], projected[:, block], releases[:, block] = rec, proj, rel
-        past_due[block] = late
-        parents = source[block]
+        receipts[:, block], projected[:, block] = rec, proj
+        e_lo, e_hi = np.searchsorted(e_sorted_child, [lo, hi])
+        ids = e_order[e_lo:e_hi]  # the block's edges, by child
+        shares = _split(rec[:, e_child[ids] - lo], edges.child[ids], edges.share[ids])
+        rel, late = _offset(shares, edges.lead_time[ids])
+        edge_releases[:, ids], edge_past_due[ids] = rel, late
+        parents = e_parent[ids]
         supplied = parents >= 0
         if supplied.any():  # the block's releases are their sources' demand, bucket by bucket
             first, last = int(parents[supplied].min()), int(parents[supplied].max()) + 1
@@ -165,11 +257,37 @@ def plan(data: DrpInput) -> DrpPlan:
         out[order] = matrix.T
         return out
 
-    unsorted_past_due = np.empty(n)
-    unsorted_past_due[order] = past_due
+    releases = np.zeros((n, t_max))
+    np.add.at(releases, edges.child, edge_releases.T)
     return DrpPlan(
-        back(dependent), back(receipts), back(releases), back(projected), unsorted_past_due, level
+        back(dependent),
+        back(receipts),
+        releases,
+        back(projected),
+        np.bincount(edges.child, weights=edge_past_due, minlength=n),
+        level,
+        edges,
+        np.ascontiguousarray(edge_releases.T),
+        edge_past_due,
     )
+
+
+def _split(receipts: FloatArray, child: IntArray, share: FloatArray) -> FloatArray:
+    """Each edge's part of its child's receipts (buckets x edges, edges sorted by child):
+    cumulative rounding, so whole-unit lots give whole units adding up to the lot."""
+    if np.all(share == 1.0):
+        return receipts
+    starts = np.r_[True, child[1:] != child[:-1]]
+    group = np.cumsum(starts) - 1
+    cumulative = np.cumsum(share)
+    before = np.r_[0.0, cumulative][np.flatnonzero(starts)][group]
+    upto = cumulative - before  # cumulative share within the child, up to and with this edge
+    last = np.r_[child[1:] != child[:-1], True]
+    whole = np.floor(receipts * np.where(last, 1.0, upto) + 1e-9)
+    upper = np.where(last, receipts, whole)
+    lower_share = upto - share
+    lower = np.where(starts, 0.0, np.floor(receipts * lower_share + 1e-9))
+    return np.asarray(upper - lower, dtype=np.float64)
 
 
 def _net(
