@@ -264,7 +264,7 @@ def plan(data: DrpInput) -> DrpPlan:
         back(receipts),
         releases,
         back(projected),
-        np.bincount(edges.child, weights=edge_past_due, minlength=n),
+        np.bincount(edges.child, weights=edge_past_due, minlength=n).astype(np.float64),
         level,
         edges,
         np.ascontiguousarray(edge_releases.T),
