@@ -216,6 +216,7 @@ def test_a_split_lot_goes_in_whole_units_to_each_source() -> None:
     # second 4 (all past due)
     assert result.edge_releases.tolist() == [[14, 7, 0, 0, 0, 0], [9, 0, 0, 0, 0, 0]]
     assert result.edge_past_due.tolist() == [7, 9]
+    assert result.edge_receipts.tolist() == [[0, 7, 7, 7, 0, 0], [0, 3, 3, 3, 0, 0]]
     assert result.past_due.tolist() == [16]
     with pytest.raises(ParameterError, match=r"item-site 0: shares add up to 0\.9,"):
         plan(

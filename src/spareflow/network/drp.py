@@ -112,6 +112,7 @@ class DrpPlan:
     past_due: FloatArray
     echelon: IntArray
     edges: SourceSplit  # every resupply edge (one per item-site unless split)
+    edge_receipts: FloatArray  # E x T: each edge's part of its child's planned receipts
     edge_releases: FloatArray  # E x T: each edge's releases
     edge_past_due: FloatArray  # E
 
@@ -220,6 +221,7 @@ def plan(data: DrpInput) -> DrpPlan:
     receipts = np.zeros((t_max, n))
     projected = np.zeros((t_max, n))
     edge_releases = np.zeros((t_max, edges.child.size))
+    edge_receipts = np.zeros((t_max, edges.child.size))
     edge_past_due = np.zeros(edges.child.size)
     sorted_level = level[order]
     for echelon in range(int(level.max(initial=0)), -1, -1):
@@ -241,7 +243,7 @@ def plan(data: DrpInput) -> DrpPlan:
         ids = e_order[e_lo:e_hi]  # the block's edges, by child
         shares = _split(rec[:, e_child[ids] - lo], edges.child[ids], edges.share[ids])
         rel, late = _offset(shares, edges.lead_time[ids])
-        edge_releases[:, ids], edge_past_due[ids] = rel, late
+        edge_receipts[:, ids], edge_releases[:, ids], edge_past_due[ids] = shares, rel, late
         parents = e_parent[ids]
         supplied = parents >= 0
         if supplied.any():  # the block's releases are their sources' demand, bucket by bucket
@@ -267,6 +269,7 @@ def plan(data: DrpInput) -> DrpPlan:
         np.bincount(edges.child, weights=edge_past_due, minlength=n).astype(np.float64),
         level,
         edges,
+        np.ascontiguousarray(edge_receipts.T),
         np.ascontiguousarray(edge_releases.T),
         edge_past_due,
     )
