@@ -67,7 +67,7 @@ DEMAND_REASONS = ("issue", "consumption")
 KEYS = ["item_id", "site_id"]
 TABLES = ("items", "sites", "demand", "stock", "sourcing")
 
-_Q = 10.0**QUANTITY_PLACES
+QUANTITY_SCALE = 10.0**QUANTITY_PLACES
 _CLOSED = ("cancelled", "closed")
 
 
@@ -86,7 +86,7 @@ class ExportSummary:
 # --- SQL helpers ----------------------------------------------------------------------------
 
 
-def _raw(column: Any) -> ColumnElement[int]:
+def scaled(column: Any) -> ColumnElement[int]:
     """A Quantity or Money column as its stored scaled integer (no Decimal per row)."""
     return type_coerce(column, BigInteger)
 
@@ -112,8 +112,8 @@ def _days(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
 
 def frame_of(session: Session, query: Executable, spec: str) -> pl.DataFrame:
     """The rows of ``query`` as a frame; ``spec`` names its columns, ``name:int`` (or
-    float, bool) where not text."""
-    types = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "": pl.String}
+    float, bool, date) where not text."""
+    types = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date, "": pl.String}
     schema = {n: types[t] for n, _, t in (w.partition(":") for w in spec.split())}
     return pl.DataFrame(session.execute(query).all(), schema=schema, orient="row")
 
@@ -128,20 +128,20 @@ def dialect_of(session: Session) -> str:
 def _items(session: Session) -> pl.DataFrame:
     names = "item_id description criticality repairable replaced_by unit_weight_kg unit_volume_m3"
     columns = [getattr(Item, n) for n in names.split()]
-    query = select(*columns, _raw(Item.unit_cost)).order_by(Item.item_id)
+    query = select(*columns, scaled(Item.unit_cost)).order_by(Item.item_id)
     spec = names.replace("repairable", "repairable:bool").replace("_kg", "_kg:float")
     frame = frame_of(session, query, spec.replace("_m3", "_m3:float") + " unit_cost:int")
     return frame.with_columns(pl.col("unit_cost") / 10.0**MONEY_PLACES)
 
 
-def _sites(session: Session) -> pl.DataFrame:
+def sites_of(session: Session) -> pl.DataFrame:
     s = Site
     query = select(s.site_id, s.name, s.kind, s.parent_site_id, s.latitude, s.longitude)
     spec = "site_id name kind parent_site_id latitude:float longitude:float"
     return frame_of(session, query.order_by(s.site_id), spec)
 
 
-def _demand(session: Session, as_of: datetime) -> pl.DataFrame:
+def demand_of(session: Session, as_of: datetime) -> pl.DataFrame:
     """Issues and consumption out of internal locations per item, site and UTC day."""
     source = aliased(Location)
     undo, redo = aliased(Move), aliased(Move)
@@ -149,14 +149,14 @@ def _demand(session: Session, as_of: datetime) -> pl.DataFrame:
     undone = exists().where(undo.reverses_move_id == Move.move_id, ~redone)
     day = _utc_day(dialect_of(session), Move.moved_at)
     query = (
-        select(Move.item_id, source.site_id, day, _total(_raw(Move.quantity)))
+        select(Move.item_id, source.site_id, day, _total(scaled(Move.quantity)))
         .join(source, source.location_id == Move.from_location_id)
         .where(source.kind == "internal", Move.reason.in_(DEMAND_REASONS))
         .where(Move.moved_at < as_of, ~undone)
         .group_by(Move.item_id, source.site_id, day)
     )
     frame = frame_of(session, query, "item_id site_id date quantity:int")
-    return frame.with_columns(pl.col("date").str.to_date("%Y-%m-%d"), pl.col("quantity") / _Q)
+    return frame.with_columns(pl.col("date").str.to_date("%Y-%m-%d"), pl.col("quantity") / QUANTITY_SCALE)
 
 
 def _sums(session: Session, item: Any, site: Any, amount: Any, *where: Any) -> pl.DataFrame:
@@ -165,16 +165,16 @@ def _sums(session: Session, item: Any, site: Any, amount: Any, *where: Any) -> p
     return frame_of(session, query, "item_id site_id value:int")
 
 
-def _stock(session: Session) -> pl.DataFrame:
+def stock_of(session: Session) -> pl.DataFrame:
     """on_hand, on_order and backorders per item-site (see the module docstring)."""
     line, order, part, job = OrderLine, Order, WorkOrderPart, WorkOrder
     of_order = line.order_id == order.order_id
-    open_in = _raw(line.quantity) - _raw(line.quantity_received)
-    unshipped = _raw(line.quantity) - _raw(line.quantity_shipped)
-    needed = _raw(part.quantity_required) - _raw(part.quantity_issued)
+    open_in = scaled(line.quantity) - scaled(line.quantity_received)
+    unshipped = scaled(line.quantity) - scaled(line.quantity_shipped)
+    needed = scaled(part.quantity_required) - scaled(part.quantity_issued)
     figures = {
         "on_hand": _sums(
-            session, Balance.item_id, Location.site_id, _raw(Balance.quantity),
+            session, Balance.item_id, Location.site_id, scaled(Balance.quantity),
             Location.location_id == Balance.location_id, Location.kind == "internal",
             Balance.status == "serviceable",
         ),
@@ -205,9 +205,9 @@ def _stock(session: Session) -> pl.DataFrame:
     return (
         wide.select(
             *KEYS,
-            (pl.col("on_hand").clip(0) / _Q).alias("on_hand"),
-            (pl.col("on_order") / _Q).alias("on_order"),
-            ((pl.col("owed") + (-pl.col("on_hand")).clip(0)) / _Q).alias("backorders"),
+            (pl.col("on_hand").clip(0) / QUANTITY_SCALE).alias("on_hand"),
+            (pl.col("on_order") / QUANTITY_SCALE).alias("on_order"),
+            ((pl.col("owed") + (-pl.col("on_hand")).clip(0)) / QUANTITY_SCALE).alias("backorders"),
         )
         .filter(pl.any_horizontal(pl.col("on_hand", "on_order", "backorders") != 0))
         .sort(KEYS)
@@ -264,7 +264,7 @@ def _mean_sd(frame: pl.DataFrame, by: list[str], tag: str) -> pl.DataFrame:
     )
 
 
-def _sourcing(session: Session, keys: pl.DataFrame, sites: pl.DataFrame) -> pl.DataFrame:
+def sourcing_of(session: Session, keys: pl.DataFrame, sites: pl.DataFrame) -> pl.DataFrame:
     """One sourcing row per item-site of ``keys`` whose source is known."""
     parents = sites.select("site_id", pl.col("parent_site_id").alias("source_site_id"))
     rows = keys.join(parents, on="site_id", how="left")
@@ -331,10 +331,10 @@ def export_dataset(
     cut = as_of or utcnow()
     if cut.tzinfo is None:
         raise ParameterError("as_of", f"{cut.isoformat()} has no time zone; give an offset")
-    items, sites = _items(session), _sites(session)
+    items, sites = _items(session), sites_of(session)
     if items.height == 0 or sites.height == 0:
         raise NotFound("the store has no items or no sites: nothing to plan")
-    demand = _demand(session, cut)
+    demand = demand_of(session, cut)
     if demand.height == 0:
         raise NotFound(
             f"the store has no issue or consumption moves before {cut.isoformat()}: "
@@ -346,9 +346,9 @@ def export_dataset(
             pl.lit(last_day).alias("date"), pl.lit(0.0).alias("quantity")
         )
         demand = pl.concat([demand, marker])
-    stock = _stock(session)
+    stock = stock_of(session)
     keys = pl.concat([demand.select(KEYS), stock.select(KEYS)]).unique().sort(KEYS)
-    sourcing = _sourcing(session, keys, sites)
+    sourcing = sourcing_of(session, keys, sites)
     tables = dict(zip(TABLES, (items, sites, demand, stock, sourcing), strict=True))
     root = Path(folder)
     paths: dict[str, Path] = {}

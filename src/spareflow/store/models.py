@@ -658,3 +658,130 @@ class EpcisEvent(Base):
         Index("ix_epcis_events_event_time", "event_time"),
         Index("ix_epcis_events_record_time", "record_time"),
     )
+
+
+LANE_MODES = SHIPMENT_MODES
+PLANNED_ORDER_KINDS = ("purchase", "transfer")
+
+
+class Lane(Base):
+    """A way goods travel into a site: from another site or a supplier, by one mode, with
+    its transit time (mean and spread, days) and cost model (per shipment, per kg, per
+    unit). Sourcing rules and the DRP read their lead times from lanes."""
+
+    __tablename__ = "lanes"
+
+    lane_id: Mapped[str] = mapped_column(Key, primary_key=True)
+    origin_site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    origin_partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    destination_site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    carrier_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    transit_days: Mapped[float] = mapped_column(Float)
+    transit_days_sd: Mapped[float] = mapped_column(Float, default=0.0)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    cost_per_shipment: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_per_kg: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_per_unit: Mapped[float] = mapped_column(Float, default=0.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(origin_site_id IS NULL) <> (origin_partner_id IS NULL)", name="one_origin"
+        ),
+        CheckConstraint("mode IN (" + ", ".join(f"'{m}'" for m in LANE_MODES) + ")", name="mode"),
+        CheckConstraint("transit_days >= 0 AND transit_days_sd >= 0", name="transit"),
+        CheckConstraint(
+            "cost_per_shipment >= 0 AND cost_per_kg >= 0 AND cost_per_unit >= 0", name="cost"
+        ),
+    )
+
+
+class SourcingRule(Base):
+    """Where a site gets an item (or, with no item, every item without a rule of its
+    own): rank 1 the primary sources, split by share; rank 2 and up the alternates, in
+    order. Each rule names one source (a site or a supplier) and the lane it travels."""
+
+    __tablename__ = "sourcing_rules"
+
+    rule_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    item_id: Mapped[str | None] = mapped_column(ForeignKey("items.item_id"))
+    rank: Mapped[int] = mapped_column(Integer, default=1)
+    share: Mapped[float] = mapped_column(Float, default=1.0)
+    source_site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+    supplier_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    lane_id: Mapped[str] = mapped_column(ForeignKey("lanes.lane_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("(source_site_id IS NULL) <> (supplier_id IS NULL)", name="one_source"),
+        CheckConstraint("rank >= 1 AND share > 0 AND share <= 1", name="rank_share"),
+    )
+
+
+class DrpRun(Base):
+    """A distribution requirements plan computed from the store: its options (bucket,
+    horizon, start) and summary; its planned orders and pegging are kept with it."""
+
+    __tablename__ = "drp_runs"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    item_sites: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DrpPlannedOrder(Base):
+    """A planned order of a DRP run: a transfer from a source site or a purchase from a
+    supplier, released on ``release_date`` to be received on ``receipt_date``; once
+    released, the order it became."""
+
+    __tablename__ = "drp_planned_orders"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("drp_runs.run_id"), primary_key=True)
+    planned_order_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[str] = mapped_column(Key)
+    site_id: Mapped[str] = mapped_column(Key)
+    source_site_id: Mapped[str | None] = mapped_column(Key)
+    supplier_id: Mapped[str | None] = mapped_column(Key)
+    lane_id: Mapped[str | None] = mapped_column(Key)
+    release_date: Mapped[date] = mapped_column(Date)
+    receipt_date: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    past_due: Mapped[bool] = mapped_column(Boolean, default=False)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.order_id"))
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in PLANNED_ORDER_KINDS) + ")", name="kind"
+        ),
+        Index("ix_drp_planned_orders_site", "run_id", "site_id"),
+    )
+
+
+class DrpPeg(Base):
+    """One peg of a DRP run: a supply (on hand, a scheduled receipt, a planned order) at an
+    item-site covering a demand (a customer order, a work order, a transfer out, a
+    planned order of a site it resupplies, the forecast, the safety stock), or a demand
+    left short (no supply) or a supply left over (no demand)."""
+
+    __tablename__ = "drp_pegs"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("drp_runs.run_id"), primary_key=True)
+    peg_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[str] = mapped_column(Key)
+    site_id: Mapped[str] = mapped_column(Key)
+    supply_kind: Mapped[str] = mapped_column(String(20))
+    supply_ref: Mapped[str] = mapped_column(String(64), default="")
+    supply_date: Mapped[date | None] = mapped_column(Date)
+    demand_kind: Mapped[str] = mapped_column(String(20))
+    demand_ref: Mapped[str] = mapped_column(String(64), default="")
+    demand_date: Mapped[date | None] = mapped_column(Date)
+    quantity: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_drp_pegs_item_site", "run_id", "item_id", "site_id"),)
