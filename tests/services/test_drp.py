@@ -128,7 +128,8 @@ def test_planned_orders_are_released_once(network: sessionmaker[Session]) -> Non
         run_id = run.run_id
     with unit_of_work(network) as s:
         made = drp.release(s, run_id, "planner")  # due now: the two purchases
-        assert sorted((v.order.kind, v.order.partner_id, str(v.lines[0].quantity)) for v in made) == [
+        got = sorted((v.order.kind, v.order.partner_id, str(v.lines[0].quantity)) for v in made)
+        assert got == [
             ("purchase", "VEND", "3.000"), ("purchase", "VEND2", "2.000"),
         ]  # fmt: skip
         assert all(v.lines[0].due_date == MONDAY + 2 * W for v in made)
@@ -155,10 +156,12 @@ def test_planned_orders_are_released_once(network: sessionmaker[Session]) -> Non
     [
         (RuleIn("S1"), ParameterError, "source_site_id: give exactly one of"),
         (RuleIn("S1", source_site_id="S1"), ParameterError, "cannot resupply itself"),
-        (RuleIn("S1", source_site_id="S2"), ParameterError, "lane_id: no active lane from S2 to S1"),
+        (RuleIn("S1", source_site_id="S2"), ParameterError,
+         "lane_id: no active lane from S2 to S1"),
         (RuleIn("S1", source_site_id="DC", lane_id="DC-S2"), ParameterError,
          "lane_id: lane DC-S2 runs from DC to S2, not from DC to S1"),
-        (RuleIn("S1", supplier_id="TRUCKS"), ParameterError, "supplier_id: partner TRUCKS supplies nothing"),
+        (RuleIn("S1", supplier_id="TRUCKS"), ParameterError,
+         "supplier_id: partner TRUCKS supplies nothing"),
         (RuleIn("S1", source_site_id="DC", share=1.5), ParameterError, r"share: in \(0, 1\]"),
         (RuleIn("S1", source_site_id="DC", rank=0), ParameterError, "rank: 1 \\(primary\\)"),
         (RuleIn("XX", source_site_id="DC"), NotFound, "site 'XX' does not exist"),

@@ -113,7 +113,9 @@ def _days(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
 def frame_of(session: Session, query: Executable, spec: str) -> pl.DataFrame:
     """The rows of ``query`` as a frame; ``spec`` names its columns, ``name:int`` (or
     float, bool, date) where not text."""
-    types = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date, "": pl.String}
+    types = {
+        "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date, "": pl.String
+    }  # fmt: skip
     schema = {n: types[t] for n, _, t in (w.partition(":") for w in spec.split())}
     return pl.DataFrame(session.execute(query).all(), schema=schema, orient="row")
 
@@ -156,7 +158,9 @@ def demand_of(session: Session, as_of: datetime) -> pl.DataFrame:
         .group_by(Move.item_id, source.site_id, day)
     )
     frame = frame_of(session, query, "item_id site_id date quantity:int")
-    return frame.with_columns(pl.col("date").str.to_date("%Y-%m-%d"), pl.col("quantity") / QUANTITY_SCALE)
+    return frame.with_columns(
+        pl.col("date").str.to_date("%Y-%m-%d"), pl.col("quantity") / QUANTITY_SCALE
+    )
 
 
 def _sums(session: Session, item: Any, site: Any, amount: Any, *where: Any) -> pl.DataFrame:
