@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from spareflow.cli_network import register as _register_network
 from spareflow.cli_ops import fail as _fail
 from spareflow.cli_ops import register as _register_ops
 from spareflow.cli_tracking import register as _register_tracking
@@ -732,6 +733,7 @@ def demo(
 _register_ops(app)
 _register_transport(app)
 _register_tracking(app)
+_register_network(app)
 
 
 def _started() -> None:

@@ -11,7 +11,9 @@
 * safety stock: the latest plan run's reorder point less its lead-time demand at the
   forecast rate (0 without a plan run, or with ``safety_stock=False``);
 * lead time: the lane's transit days in whole buckets, rounded up;
-* lot sizing: ``periods_of_supply`` buckets of net requirements per planned order.
+* lot sizing: ``periods_of_supply`` buckets of net requirements per planned order,
+  rounded up to whole units for items counted in pieces (unit of measure EA, PCE, SET,
+  KIT ...).
 
 The item-sites planned are those with stock, receipts, orders, demand history or an
 item rule of their own, plus every item-site that resupplies them, up the network.
@@ -39,11 +41,13 @@ from spareflow.plan.stock import DEFAULT_LEAD_TIME_DAYS
 from spareflow.services import drp_inputs, orders
 from spareflow.services.network import rules_frame
 from spareflow.services.orders import LineIn, OrderView
-from spareflow.services.plan_export import sites_of, sourcing_of
-from spareflow.store.models import DrpPeg, DrpPlannedOrder, DrpRun
+from spareflow.services.plan_export import frame_of, sites_of, sourcing_of
+from spareflow.store.models import DrpPeg, DrpPlannedOrder, DrpRun, Item
 from spareflow.store.types import QUANTITY_PLACES, utcnow
 
 BUCKET_DAYS = {"day": 1, "week": 7}
+#: Units of measure counted in whole units: planned orders are rounded up to them.
+COUNTED_UNITS = ("EA", "PCE", "PC", "SET", "KIT", "PR", "UNIT")
 #: Demand kinds in the order they are served within a bucket (then by priority).
 DEMAND_RANK = {"work_order": 0, "customer_order": 1, "transfer_out": 2, "dependent": 2,
                "forecast": 3, "safety_stock": 4}  # fmt: skip
@@ -159,7 +163,7 @@ def compute(session: Session, options: DrpOptions) -> DrpResult:
         source=-ones,
         periods_of_supply=ones * options.periods_of_supply,
         min_lot=np.zeros(n),
-        lot_multiple=np.zeros(n),
+        lot_multiple=_whole_units(session, keys),
         split=SourceSplit(
             edges["k"].to_numpy().astype(np.int64),
             edges["parent"].to_numpy().astype(np.int64),
@@ -171,6 +175,13 @@ def compute(session: Session, options: DrpOptions) -> DrpResult:
     planned = _planned_orders(result, edges, start, days)
     pegs = _pegs(result, inputs, data, index, planned, unconsumed, start, days)
     return _result(options, start, keys, (inputs, result, unconsumed), planned, pegs)
+
+
+def _whole_units(session: Session, keys: pl.DataFrame) -> np.ndarray:
+    """1 (whole units) for items counted in pieces (each, piece, set, kit), else 0."""
+    counted = frame_of(session, select(Item.item_id, Item.unit_of_measure), "item_id uom")
+    uom = keys.sort("k").join(counted, on="item_id", how="left")["uom"].fill_null("EA")
+    return np.where(uom.str.to_uppercase().is_in(list(COUNTED_UNITS)).to_numpy(), 1.0, 0.0)
 
 
 def _network(session: Session, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -346,8 +357,8 @@ def _pegs(
     def when(frame: pl.DataFrame, at: np.ndarray) -> list[date | None]:
         buckets = frame["bucket"].to_numpy()
         return [
-            start + timedelta(days=int(max(buckets[i], 0)) * days)
-            if i >= 0 and buckets[i] < t_max
+            start + timedelta(days=int(buckets[i]) * days)
+            if i >= 0 and 0 <= buckets[i] < t_max
             else None
             for i in at.tolist()
         ]

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spareflow.errors import Conflict, NotFound, ParameterError
+from spareflow.data.load import find_table, read_table
+from spareflow.data.schema import Column, Kind, Table
+from spareflow.data.validate import FaultLog
+from spareflow.errors import Conflict, Fault, InputError, NotFound, ParameterError
 from spareflow.services.master import get_item, get_partner, get_site
 from spareflow.services.plan_export import frame_of
 from spareflow.store.models import LANE_MODES, Lane, SourcingRule
@@ -238,3 +243,84 @@ def _nonnegative(name: str, value: float) -> None:
         or value < 0
     ):
         raise ParameterError(name, f"must be a finite number >= 0, got {value!r}")
+
+
+# --- a network folder: lanes and sourcing_rules tables ------------------------------------------
+
+LANES_TABLE = Table(
+    "lanes",
+    (
+        Column("lane_id", Kind.ID),
+        Column("destination_site_id", Kind.ID),
+        Column("mode", Kind.ID),
+        Column("transit_days", Kind.NONNEG),
+        Column("origin_site_id", Kind.ID, False),
+        Column("origin_partner_id", Kind.ID, False),
+        Column("transit_days_sd", Kind.NONNEG, False),
+        Column("carrier_id", Kind.ID, False),
+        Column("distance_km", Kind.NONNEG, False),
+        Column("cost_per_shipment", Kind.NONNEG, False),
+        Column("cost_per_kg", Kind.NONNEG, False),
+        Column("cost_per_unit", Kind.NONNEG, False),
+        Column("active", Kind.BOOL, False),
+    ),
+    key=("lane_id",),
+)
+RULES_TABLE = Table(
+    "sourcing_rules",
+    (
+        Column("site_id", Kind.ID),
+        Column("item_id", Kind.ID, False),
+        Column("rank", Kind.NONNEG, False),
+        Column("share", Kind.NONNEG, False),
+        Column("source_site_id", Kind.ID, False),
+        Column("supplier_id", Kind.ID, False),
+        Column("lane_id", Kind.ID, False),
+    ),
+)
+
+
+def load_folder(session: Session, folder: Path) -> dict[str, int]:
+    """Add the lanes and sourcing rules of ``folder`` (tables ``lanes`` and
+    ``sourcing_rules``, .csv, .parquet or .xlsx; either may be absent) in the caller's
+    transaction: every row or none. InputError names file, row and column of each fault."""
+    if not folder.is_dir():
+        raise NotFound(f"{folder}: not a folder (expected lanes and sourcing_rules tables)")
+    paths = {t.name: find_table(folder, t.name) for t in (LANES_TABLE, RULES_TABLE)}
+    if not any(paths.values()):
+        raise NotFound(f"{folder}: no lanes or sourcing_rules table (.csv, .parquet or .xlsx)")
+    log = FaultLog(cap=50)
+    frames: dict[str, pl.DataFrame] = {}
+    for table in (LANES_TABLE, RULES_TABLE):
+        path = paths[table.name]
+        if path is not None:
+            parsed = read_table(path, table, log)
+            if parsed is not None and parsed.complete:
+                frames[table.name] = parsed.frame.with_row_index("_row", offset=2)
+    if log.total:
+        raise InputError(log.faults, log.truncated)
+    counts = {"lanes": 0, "sourcing_rules": 0}
+
+    def apply(name: str, row: dict[str, Any], add: Any) -> None:
+        try:
+            with session.begin_nested():
+                add()
+            counts[name] += 1
+        except (ParameterError, NotFound, Conflict) as exc:
+            column = getattr(exc, "name", None) or getattr(exc, "field", None)
+            message = str(exc).removeprefix(f"{column}: ") if column else str(exc)
+            log.add(Fault(str(paths[name]), message, row=int(row["_row"]), column=column))
+
+    for row in frames.get("lanes", pl.DataFrame()).iter_rows(named=True):
+        given = {k: v for k, v in row.items() if k in LaneIn.__dataclass_fields__ and v is not None}
+        apply("lanes", row, lambda g=given: add_lane(session, LaneIn(**g)))
+    for row in frames.get("sourcing_rules", pl.DataFrame()).iter_rows(named=True):
+        given = {k: v for k, v in row.items() if k in RuleIn.__dataclass_fields__ and v is not None}
+        if "rank" in given:
+            given["rank"] = (
+                int(given["rank"]) if float(given["rank"]).is_integer() else given["rank"]
+            )
+        apply("sourcing_rules", row, lambda g=given: add_rule(session, RuleIn(**g)))
+    if log.total:
+        raise InputError(log.faults, log.truncated)
+    return counts
