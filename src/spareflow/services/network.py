@@ -309,7 +309,9 @@ def load_folder(session: Session, folder: Path) -> dict[str, int]:
         except (ParameterError, NotFound, Conflict) as exc:
             column = getattr(exc, "name", None) or getattr(exc, "field", None)
             message = str(exc).removeprefix(f"{column}: ") if column else str(exc)
-            log.add(Fault(str(paths[name]), message, row=int(row["_row"]), column=column))
+            where = paths[name]
+            file = where.name if where is not None else name
+            log.add(Fault(file, message, row=int(row["_row"]), column=column))
 
     for row in frames.get("lanes", pl.DataFrame()).iter_rows(named=True):
         given = {k: v for k, v in row.items() if k in LaneIn.__dataclass_fields__ and v is not None}
