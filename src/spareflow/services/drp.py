@@ -109,8 +109,7 @@ def compute(session: Session, options: DrpOptions) -> DrpResult:
     keys = keys.sort(KEYS).with_row_index("k")
     n = keys.height
     if n == 0:
-        empty = _result(options, start, keys, None, pl.DataFrame(), pl.DataFrame())
-        return empty
+        return _result(options, start, keys, None, pl.DataFrame(), pl.DataFrame())
     index = keys.select(*KEYS, pl.col("k").cast(pl.Int64))
     edges = (
         edges.join(index, on=KEYS)
@@ -173,8 +172,8 @@ def compute(session: Session, options: DrpOptions) -> DrpResult:
     )
     result = plan(inputs)
     planned = _planned_orders(result, edges, start, days)
-    pegs = _pegs(result, inputs, data, index, planned, unconsumed, start, days)
-    return _result(options, start, keys, (inputs, result, unconsumed), planned, pegs)
+    pegs = _pegs(inputs, data, index, planned, unconsumed, start, days)
+    return _result(options, start, keys, (inputs, result), planned, pegs)
 
 
 def _whole_units(session: Session, keys: pl.DataFrame) -> np.ndarray:
@@ -193,19 +192,13 @@ def _network(session: Session, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.Dat
     todo = keys
     parts: list[pl.DataFrame] = []
     while todo.height:
-        fallback = sourcing_of(session, todo, sites)
+        known_sources = sourcing_of(session, todo, sites)
+        # no parent and no supplier on record: bought outside, at the default lead time
+        unsourced = todo.join(known_sources.select(KEYS), on=KEYS, how="anti").select(
+            *KEYS, lead_time_days=pl.lit(float(DEFAULT_LEAD_TIME_DAYS))
+        )
+        fallback = pl.concat([known_sources, unsourced], how="diagonal_relaxed")
         edges = resolve_sourcing(todo, rules, fallback).filter(pl.col("rank") == 1)
-        missing = todo.join(edges.select(KEYS).unique(), on=KEYS, how="anti")
-        if missing.height:  # no rule, no parent, no supplier on record: bought, default lead
-            edges = pl.concat([edges, missing.select(
-                *KEYS, pl.lit(1, pl.Int64).alias("rank"), pl.lit(1.0).alias("share"),
-                pl.lit(None, pl.String).alias("source_site_id"),
-                pl.lit(None, pl.String).alias("supplier_id"),
-                pl.lit(None, pl.String).alias("lane_id"),
-                pl.lit(float(DEFAULT_LEAD_TIME_DAYS)).alias("transit_days"),
-                pl.lit(0.0).alias("transit_days_sd"), pl.lit(None, pl.Int64).alias("rule_id"),
-                pl.lit("default").alias("origin"),
-            )])  # fmt: skip
         parts.append(edges)
         upstream = (
             edges.filter(pl.col("source_site_id").is_not_null())
@@ -251,7 +244,6 @@ def _planned_orders(result: DrpPlan, edges: pl.DataFrame, start: date, days: int
 
 
 def _pegs(
-    result: DrpPlan,
     inputs: DrpInput,
     data: drp_inputs.StoreDemand,
     index: pl.DataFrame,
@@ -384,7 +376,7 @@ def _result(
     options: DrpOptions,
     start: date,
     keys: pl.DataFrame,
-    planned_run: tuple[DrpInput, DrpPlan, np.ndarray] | None,
+    planned_run: tuple[DrpInput, DrpPlan] | None,
     planned: pl.DataFrame,
     pegs: pl.DataFrame,
 ) -> DrpResult:
@@ -394,7 +386,7 @@ def _result(
             schema={"item_id": pl.String, "site_id": pl.String, "bucket": pl.Int64}
         )
     else:
-        inputs, result, _ = planned_run
+        inputs, result = planned_run
         n, t_max = inputs.gross.shape
         sorted_keys = keys.sort("k")
         records = pl.DataFrame(
@@ -537,21 +529,3 @@ def release(
         made.append(view)
     session.flush()
     return made
-
-
-def planned_orders_query(run_id: int, site_ids: list[str] | None, item_id: str | None) -> Any:
-    query = select(DrpPlannedOrder).where(DrpPlannedOrder.run_id == run_id)
-    if site_ids is not None:
-        query = query.where(DrpPlannedOrder.site_id.in_(site_ids))
-    if item_id is not None:
-        query = query.where(DrpPlannedOrder.item_id == item_id)
-    return query.order_by(DrpPlannedOrder.planned_order_id)
-
-
-def pegs_query(run_id: int, site_ids: list[str] | None, item_id: str | None) -> Any:
-    query = select(DrpPeg).where(DrpPeg.run_id == run_id)
-    if site_ids is not None:
-        query = query.where(DrpPeg.site_id.in_(site_ids))
-    if item_id is not None:
-        query = query.where(DrpPeg.item_id == item_id)
-    return query.order_by(DrpPeg.peg_id)
