@@ -26,7 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spareflow.services.plan_export import (
+    CLOSED_ORDERS,
+    DONE_CUSTOMER_ORDERS,
     KEYS,
+    OPEN_WORK_ORDERS,
     QUANTITY_SCALE,
     demand_of,
     frame_of,
@@ -41,9 +44,6 @@ from spareflow.store.models import (
     WorkOrder,
     WorkOrderPart,
 )
-
-_CLOSED = ("cancelled", "closed")
-OPEN_JOBS = ("open", "waiting_for_parts", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -75,45 +75,34 @@ def read(
         ).where(
             of_order,
             order.kind.in_(("purchase", "transfer")),
-            order.status.notin_(_CLOSED),
+            order.status.notin_(CLOSED_ORDERS),
             line.quantity > line.quantity_received,
         ),
         "item_id site_id due:date ref quantity:int",
     )
-    customer = frame_of(
-        session,
-        select(
-            line.item_id,
-            order.site_id,
-            line.due_date,
-            order.number,
-            order.priority,
-            scaled(line.quantity) - scaled(line.quantity_shipped),
-        ).where(
-            of_order,
-            order.kind == "customer",
-            order.status.notin_(("cancelled", "delivered", "closed")),
-            line.quantity > line.quantity_shipped,
-        ),
-        "item_id site_id due:date ref priority:int quantity:int",
-    )
-    outbound = frame_of(
-        session,
-        select(
-            line.item_id,
-            order.source_site_id,
-            line.due_date,
-            order.number,
-            order.priority,
-            scaled(line.quantity) - scaled(line.quantity_shipped),
-        ).where(
-            of_order,
-            order.kind == "transfer",
-            order.status.notin_(_CLOSED),
-            line.quantity > line.quantity_shipped,
-        ),
-        "item_id site_id due:date ref priority:int quantity:int",
-    )
+
+    def unshipped(site: Any, kind: str, done: tuple[str, ...]) -> pl.DataFrame:
+        """Open quantity not yet shipped from (or for) ``site`` of ``kind`` orders."""
+        return frame_of(
+            session,
+            select(
+                line.item_id,
+                site,
+                line.due_date,
+                order.number,
+                order.priority,
+                scaled(line.quantity) - scaled(line.quantity_shipped),
+            ).where(
+                of_order,
+                order.kind == kind,
+                order.status.notin_(done),
+                line.quantity > line.quantity_shipped,
+            ),
+            "item_id site_id due:date ref priority:int quantity:int",
+        )
+
+    customer = unshipped(order.site_id, "customer", DONE_CUSTOMER_ORDERS)
+    outbound = unshipped(order.source_site_id, "transfer", CLOSED_ORDERS)
     part, job = WorkOrderPart, WorkOrder
     jobs = frame_of(
         session,
@@ -125,7 +114,7 @@ def read(
             scaled(part.quantity_required) - scaled(part.quantity_issued),
         ).where(
             part.work_order_id == job.work_order_id,
-            job.status.in_(OPEN_JOBS),
+            job.status.in_(OPEN_WORK_ORDERS),
             part.quantity_required > part.quantity_issued,
         ),
         "item_id site_id ref priority:int quantity:int",

@@ -68,7 +68,11 @@ KEYS = ["item_id", "site_id"]
 TABLES = ("items", "sites", "demand", "stock", "sourcing")
 
 QUANTITY_SCALE = 10.0**QUANTITY_PLACES
-_CLOSED = ("cancelled", "closed")
+#: Statuses where an order's open quantity no longer counts: purchase and transfer orders
+#: (CLOSED_ORDERS), customer orders (DONE_CUSTOMER_ORDERS); work orders still needing parts.
+CLOSED_ORDERS = ("cancelled", "closed")
+DONE_CUSTOMER_ORDERS = ("cancelled", "delivered")
+OPEN_WORK_ORDERS = ("open", "waiting_for_parts", "in_progress")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,19 +188,19 @@ def stock_of(session: Session) -> pl.DataFrame:
         ),
         "on_order": _sums(
             session, line.item_id, order.site_id, open_in, of_order,
-            order.kind.in_(("purchase", "transfer")), order.status.notin_(_CLOSED),
+            order.kind.in_(("purchase", "transfer")), order.status.notin_(CLOSED_ORDERS),
         ),
         "customers": _sums(
             session, line.item_id, order.site_id, unshipped, of_order, order.kind == "customer",
-            order.status.notin_(("cancelled", "delivered")),
+            order.status.notin_(DONE_CUSTOMER_ORDERS),
         ),
         "outbound": _sums(
             session, line.item_id, order.source_site_id, unshipped, of_order,
-            order.kind == "transfer", order.status.notin_(_CLOSED),
+            order.kind == "transfer", order.status.notin_(CLOSED_ORDERS),
         ),
         "jobs": _sums(
             session, part.item_id, job.site_id, needed, part.work_order_id == job.work_order_id,
-            job.status.in_(("open", "waiting_for_parts", "in_progress")),
+            job.status.in_(OPEN_WORK_ORDERS),
         ),
     }  # fmt: skip
     long = pl.concat([f.with_columns(figure=pl.lit(k)) for k, f in figures.items()])
