@@ -116,9 +116,10 @@ def _days(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
 
 def frame_of(session: Session, query: Executable, spec: str) -> pl.DataFrame:
     """The rows of ``query`` as a frame; ``spec`` names its columns, ``name:int`` (or
-    float, bool, date) where not text."""
-    types = {
-        "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date, "": pl.String
+    float, bool, date, time: a UTC timestamp) where not text."""
+    types: dict[str, pl.DataType | type[pl.DataType]] = {
+        "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date,
+        "time": pl.Datetime("us", "UTC"), "": pl.String,
     }  # fmt: skip
     schema = {n: types[t] for n, _, t in (w.partition(":") for w in spec.split())}
     return pl.DataFrame(session.execute(query).all(), schema=schema, orient="row")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from spareflow.ingest.payload import TelemetryBatch
+from spareflow.services.plan_export import frame_of
 from spareflow.store.dialect import bulk_insert
 from spareflow.store.models import (
     QuarantinedMessage,
@@ -287,40 +288,22 @@ def readings_frame(session: Session) -> pl.DataFrame:
     """Every stored reading (device_id, time, variable, value, message_id) in event-time
     order per device: the design.md export, and the long table ``spareflow pdm`` reads."""
     t = TelemetryReading
-    rows = session.execute(
+    return frame_of(
+        session,
         select(t.device_id, t.time, t.variable, t.value, t.message_id).order_by(
             t.device_id, t.time, t.message_id, t.variable
-        )
-    ).all()
-    return pl.DataFrame(
-        rows,
-        schema={
-            "device_id": pl.String,
-            "time": pl.Datetime("us", "UTC"),
-            "variable": pl.String,
-            "value": pl.Float64,
-            "message_id": pl.String,
-        },
-        orient="row",
+        ),
+        "device_id time:time variable value:float message_id",
     )
 
 
 def quarantine_frame(session: Session) -> pl.DataFrame:
     """Every refused message with its topic, raw payload and the reason, oldest first."""
     q = QuarantinedMessage
-    rows = session.execute(
+    return frame_of(
+        session,
         select(q.quarantine_id, q.received_at, q.topic, q.payload, q.reason).order_by(
             q.quarantine_id
-        )
-    ).all()
-    return pl.DataFrame(
-        rows,
-        schema={
-            "quarantine_id": pl.Int64,
-            "received_at": pl.Datetime("us", "UTC"),
-            "topic": pl.String,
-            "payload": pl.String,
-            "reason": pl.String,
-        },
-        orient="row",
+        ),
+        "quarantine_id:int received_at:time topic payload reason",
     )
