@@ -1,5 +1,5 @@
 """The network model the engines read: sourcing resolved per item-site, as one frame of
-edges, and lanes as arrays.
+edges (one row per item-site and source, with the lane's transit days).
 
 Sourcing rules (columns site_id, item_id (null: every item of the site), rank, share,
 source_site_id or supplier_id, lane_id, transit_days, transit_days_sd, rule_id) resolve

@@ -101,11 +101,12 @@ def compute(session: Session, options: DrpOptions) -> DrpResult:
     days = BUCKET_DAYS[options.bucket]
     t_max = options.horizon
     data = drp_inputs.read(session, start, days, t_max, options.history_days)
+    rules = rules_frame(session)
     keys = pl.concat(
         [f.select(KEYS) for f in (data.on_hand, data.receipts, data.orders, data.rate)]
-        + [rules_frame(session).filter(pl.col("item_id").is_not_null()).select(KEYS)]
+        + [rules.filter(pl.col("item_id").is_not_null()).select(KEYS)]
     ).unique()
-    edges, keys = _network(session, keys)
+    edges, keys = _network(session, rules, keys)
     keys = keys.sort(KEYS).with_row_index("k")
     n = keys.height
     if n == 0:
@@ -183,10 +184,11 @@ def _whole_units(session: Session, keys: pl.DataFrame) -> np.ndarray:
     return np.where(uom.str.to_uppercase().is_in(list(COUNTED_UNITS)).to_numpy(), 1.0, 0.0)
 
 
-def _network(session: Session, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rank-1 sourcing edges of ``keys`` and of every item-site upstream of them, and the
-    item-sites planned."""
-    rules = rules_frame(session)
+def _network(
+    session: Session, rules: pl.DataFrame, keys: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rank-1 sourcing edges (under ``rules``) of ``keys`` and of every item-site upstream
+    of them, and the item-sites planned."""
     sites = sites_of(session)
     known = keys
     todo = keys
