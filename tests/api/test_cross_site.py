@@ -35,9 +35,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from spareflow.api import Settings, create_app
-from spareflow.services import ledger, master, orders, users, work_orders
+from spareflow.services import ledger, master, network, orders, shipments, users, work_orders
 from spareflow.services.ledger import MoveRequest
+from spareflow.services.network import LaneIn, RuleIn
 from spareflow.services.orders import LineIn
+from spareflow.services.shipments import ShipmentIn
 from spareflow.services.users import PERMISSIONS
 from spareflow.store.session import session_factory, unit_of_work
 from store_backends import fresh_engine
@@ -134,6 +136,11 @@ def world(engine: Engine) -> Iterator[World]:
         lines = w.every("root", f"/plan-runs/{w.ids['run']}/lines", orders_only=True)
         assert {line["site_id"] for line in lines} == {"A", "B", "C"}
         seed_objects(factory, w.ids)
+        seed_network(factory)
+        for name in ("drp", "drp_to_release"):
+            made = w.call("root", "POST", "/drp-runs", json={"horizon": 12})
+            assert made.status_code == 201, made.text
+            w.ids[name] = made.json()["run_id"]
         yield w
 
 
@@ -286,6 +293,26 @@ def seed_objects(factory: sessionmaker[Session], ids: dict[str, int]) -> None:
             ids[name] = wo.work_order.work_order_id
 
 
+def seed_network(factory: sessionmaker[Session]) -> None:
+    """Lanes and rules: A gets from B and ACME, B from C; shipments A to B and B to C."""
+    with unit_of_work(factory) as s:
+        for lane in (
+            LaneIn("L-BA", "A", "ltl", 3, origin_site_id="B"),
+            LaneIn("L-CB", "B", "ltl", 4, origin_site_id="C"),
+            LaneIn("L-SA", "A", "parcel", 10, origin_partner_id="ACME"),
+            LaneIn("L-SB", "B", "parcel", 10, origin_partner_id="ACME"),
+        ):
+            network.add_lane(s, lane)
+        network.add_rule(s, RuleIn("A", source_site_id="B", item_id="P1"))
+        network.add_rule(s, RuleIn("A", supplier_id="ACME"))
+        network.add_rule(s, RuleIn("B", source_site_id="C"))
+        for shipment_id, origin, destination in (("SH-AB", "A", "B"), ("SH-BC", "B", "C")):
+            shipments.create_shipment(
+                s,
+                ShipmentIn(shipment_id, origin, destination, "ltl", NOW, NOW + timedelta(days=2)),
+            )
+
+
 B_ORDERS = ("b_po", "b_customer", "b_repair", "t_cb", "t_bc")  # A at neither end
 MIXED_TRANSFERS = ("t_ba", "t_ab")  # A at one end: visible to A, B's side refused
 
@@ -332,7 +359,7 @@ def snapshot(w: World, sites: frozenset[str] | None = None) -> dict[str, Any]:
     must leave as it was."""
 
     def ours(row: dict[str, Any]) -> bool:
-        ends = {row.get("site_id"), row.get("source_site_id")} - {None}
+        ends = {row.get(f) for f in ENDS} - {None}
         return sites is None or bool(ends & sites)
 
     def keep(path: str, fields: tuple[str, ...]) -> list[Any]:
@@ -353,7 +380,17 @@ def snapshot(w: World, sites: frozenset[str] | None = None) -> dict[str, Any]:
             for site in (sites or ("A", "B", "C"))
         ),
         "runs": keep("/plan-runs", ("run_id", "drafted_at")),
+        "lanes": keep("/lanes", ("lane_id", "destination_site_id", "origin_site_id")),
+        "rules": keep("/sourcing-rules", ("rule_id", "site_id", "source_site_id")),
+        "planned": keep(
+            f"/drp-runs/{w.ids['drp_to_release']}/planned-orders", ("planned_order_id", "order_id")
+        ),
+        "shipments": keep("/shipments", ("shipment_id", "status")),
     }
+
+
+#: the fields naming a site at one end of an object (orders, lanes, rules, shipments)
+ENDS = ("site_id", "source_site_id", "origin_site_id", "destination_site_id")
 
 
 FOREIGN = frozenset({"B", "C"})
@@ -820,6 +857,175 @@ def draft_orders(w: World, label: str) -> None:
     assert snapshot(w, FOREIGN) == before
 
 
+# the network: lanes, sourcing rules, DRP runs, shipments, freight classes
+
+
+def with_a(w: World, path: str, **params: Any) -> list[dict[str, Any]]:
+    """The admin's rows of ``path`` with A at one end."""
+    return [row for row in w.every("root", path, **params) if MINE & {row.get(f) for f in ENDS}]
+
+
+@probe("GET /lanes", "GET /sourcing-rules", "GET /shipments")
+def list_network(w: World, label: str) -> None:
+    path = label.split(" ")[1]
+    expected = with_a(w, path)
+    assert expected and len(expected) < len(w.every("root", path))
+    for _, user in each_role():
+        assert w.every(user, path) == expected
+        assert w.get(user, path, site_id="C")["total"] == 0
+
+
+@probe(
+    "GET /lanes/{lane_id}", "GET /shipments/{shipment_id}", "GET /shipments/{shipment_id}/events"
+)
+def get_network_object(w: World, label: str) -> None:
+    path = label.split(" ")[1]
+    mine, theirs = {
+        "GET /lanes/{lane_id}": ("/lanes/L-BA", "/lanes/L-CB"),
+        "GET /shipments/{shipment_id}": ("/shipments/SH-AB", "/shipments/SH-BC"),
+        "GET /shipments/{shipment_id}/events": (
+            "/shipments/SH-AB/events",
+            "/shipments/SH-BC/events",
+        ),
+    }[label]
+    assert path.split("{")[0] in mine
+    w.get("root", theirs)
+    for _, user in each_role():
+        w.get(user, mine)
+        not_found(w.call(user, "GET", theirs), user)
+
+
+FOREIGN_LANES = {
+    "into B from C": {"destination_site_id": "B", "origin_site_id": "C"},
+    "into A from B": {"destination_site_id": "A", "origin_site_id": "B"},
+    "into B from A": {"destination_site_id": "B", "origin_site_id": "A"},
+    "into B from ACME": {"destination_site_id": "B", "origin_partner_id": "ACME"},
+}
+
+
+@probe("POST /lanes", "POST /sourcing-rules", "POST /shipments")
+def create_network_object(w: World, label: str) -> None:
+    before = snapshot(w)
+    for role, user in each_role():
+        for n, ends in enumerate(FOREIGN_LANES.values()):
+            to, source = ends["destination_site_id"], ends.get("origin_site_id")
+            if label == "POST /lanes":
+                body: dict[str, Any] = {
+                    "lane_id": f"X-{role}-{n}", "mode": "ltl", "transit_days": 2, **ends
+                }  # fmt: skip
+            elif label == "POST /sourcing-rules":
+                body = {"site_id": to, "source_site_id": source} if source else {
+                    "site_id": to, "supplier_id": "ACME"
+                }  # fmt: skip
+            else:
+                if source is None:
+                    continue
+                body = {
+                    "shipment_id": f"X-{role}-{n}", "origin_site_id": source,
+                    "destination_site_id": to, "mode": "ltl",
+                    "planned_departure": NOW.isoformat(),
+                    "planned_arrival": (NOW + timedelta(days=1)).isoformat(),
+                }  # fmt: skip
+            r = w.call(user, "POST", label.split(" ")[1], json=body)
+            right = "shipments.write" if label == "POST /shipments" else "master.write"
+            assert r.status_code == 403, (label, role, body, r.text)
+            refused(r, role, right)
+    assert snapshot(w) == before
+
+
+def planned_with_a(w: World, run: int, **params: Any) -> list[dict[str, Any]]:
+    return with_a(w, f"/drp-runs/{run}/planned-orders", **params)
+
+
+def assert_drp_run_shows_only_a(w: World, run: dict[str, Any]) -> None:
+    by_site = run["summary"]["by_site"]
+    assert [row["site_id"] for row in by_site] == ["A"], run["summary"]
+    assert set(run["summary"]) == {"start", "bucket", "horizon", "echelons", "by_site"}
+    assert run["item_sites"] == by_site[0]["item_sites"]
+
+
+@probe("GET /drp-runs", "GET /drp-runs/{run_id}")
+def read_drp_runs(w: World, label: str) -> None:
+    assert len(w.get("root", f"/drp-runs/{w.ids['drp']}")["summary"]["by_site"]) == 3
+    for _, user in each_role():
+        if label == "GET /drp-runs":
+            runs = w.every(user, "/drp-runs")
+            assert {r["run_id"] for r in runs} >= {w.ids["drp"], w.ids["drp_to_release"]}
+        else:
+            runs = [w.get(user, f"/drp-runs/{w.ids['drp']}")]
+        for run in runs:
+            assert_drp_run_shows_only_a(w, run)
+
+
+@probe("POST /drp-runs")
+def create_drp_run(w: World, label: str) -> None:
+    for role, user in each_role():
+        if role != "planner":
+            refused(w.call(user, "POST", "/drp-runs", json={"horizon": 4}), role, "plan.run")
+    before = snapshot(w, FOREIGN)
+    made = w.call("planner_a", "POST", "/drp-runs", json={"horizon": 4})
+    assert made.status_code == 201, made.text
+    assert snapshot(w, FOREIGN) == before
+    assert_drp_run_shows_only_a(w, made.json())
+
+
+@probe("GET /drp-runs/{run_id}/planned-orders", "GET /drp-runs/{run_id}/pegging")
+def drp_run_rows(w: World, label: str) -> None:
+    run = w.ids["drp"]
+    path = label.split(" ")[1].replace("{run_id}", str(run))
+    everything = w.every("root", path)
+    if label.endswith("pegging"):
+        expected = [row for row in everything if row["site_id"] == "A"]
+    else:
+        expected = planned_with_a(w, run)
+        assert any(row["source_site_id"] == "B" for row in expected)  # B -> A transfers
+    assert expected and len(expected) < len(everything)
+    for _, user in each_role():
+        assert w.every(user, path) == expected
+        assert not [
+            row for row in w.every(user, path, site_id="C") if "A" not in {row.get(f) for f in ENDS}
+        ]
+
+
+@probe("POST /drp-runs/{run_id}/release")
+def release_planned_orders(w: World, label: str) -> None:
+    run = w.ids["drp_to_release"]
+    path = f"/drp-runs/{run}/release"
+    rows = w.every("root", f"/drp-runs/{run}/planned-orders")
+    b_only = next(r for r in rows if r["site_id"] != "A" and r["source_site_id"] != "A")
+    b_to_a = next(r for r in rows if r["site_id"] == "A" and r["source_site_id"] == "B")
+    a_buys = [r for r in rows if r["site_id"] == "A" and r["kind"] == "purchase"]
+    assert a_buys
+    for role, user in each_role():
+        if role != "planner":
+            refused(w.call(user, "POST", path, json={}), role, "orders.plan")
+    before = snapshot(w, FOREIGN)
+    r = w.call("planner_a", "POST", path, json={"planned_order_ids": [b_only["planned_order_id"]]})
+    not_found(r, "planner_a")
+    r = w.call("planner_a", "POST", path, json={"planned_order_ids": [b_to_a["planned_order_id"]]})
+    assert r.status_code == 403 and "no access to site B" in r.text, r.text
+    mine = [r["planned_order_id"] for r in a_buys]
+    released = w.call("planner_a", "POST", path, json={"planned_order_ids": mine})
+    assert released.status_code == 201, released.text
+    assert {(o["kind"], o["site_id"]) for o in released.json()} == {("purchase", "A")}
+    default = w.call("planner_a", "POST", path, json={"through": "2100-01-01"})
+    assert default.status_code == 201, default.text
+    for order in default.json():
+        assert order["site_id"] == "A" and order["source_site_id"] in (None, "A"), order
+    assert snapshot(w, FOREIGN) == before
+    left = w.every("root", f"/drp-runs/{run}/planned-orders", released=False)
+    assert b_to_a["planned_order_id"] in {r["planned_order_id"] for r in left}
+
+
+@probe("POST /freight-class")
+def freight_class(w: World, label: str) -> None:
+    """Pure reckoning: no site, every role."""
+    unit = {"unit_id": "U", "length_in": 48, "width_in": 40, "height_in": 48, "weight_lb": 400}
+    for _, user in each_role():
+        r = w.call(user, "POST", "/freight-class", json={"units": [unit]})
+        assert r.status_code == 200 and r.json()[0]["freight_class"] == "125", r.text
+
+
 @pytest.mark.parametrize("label", sorted(PROBES))
 def test_cross_site(world: World, label: str) -> None:
     PROBES[label](world, label)
@@ -848,6 +1054,11 @@ def test_every_route_family_is_probed() -> None:
         "/work-orders",
         "/kpis",
         "/plan-runs",
+        "/lanes",
+        "/sourcing-rules",
+        "/drp-runs",
+        "/shipments",
+        "/freight-class",
     }
 
 

@@ -21,9 +21,12 @@ from spareflow.api.routers import (
     auth,
     epcis,
     master,
+    network,
     orders,
     planning,
+    shipments,
     stock,
+    transport,
     users,
     work_orders,
 )
@@ -60,7 +63,10 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
-    for module in (auth, users, master, stock, orders, work_orders, planning, epcis):
+    for module in (
+        auth, users, master, stock, orders, work_orders, planning, network, shipments,
+        transport, epcis,
+    ):  # fmt: skip
         app.include_router(module.router, responses=problems.RESPONSES)
     _document_problem(app)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from spareflow.errors import NotFound
 from spareflow.services import orders, work_orders
 from spareflow.services.users import Principal
-from spareflow.store.models import Location, Move
+from spareflow.store.models import Lane, Location, Move, Shipment
 
 # order actions that plan (planner) vs handle goods (storekeeper)
 PLAN_ACTIONS = frozenset({"confirm", "release", "allocate", "cancel", "close"})
@@ -99,3 +99,38 @@ def work_order_for(
     if action is not None:
         who.require("work_orders.issue" if action == "issue_parts" else "work_orders.write")
     return view
+
+
+def check_network_write(who: Principal, site_id: str, other_site_id: str | None) -> None:
+    """Lanes and sourcing rules: master data of the sites at their ends (a supplier end
+    is no site), changed by those who may change master data of both."""
+    who.require("master.write")
+    who.require_site(site_id)
+    if other_site_id is not None:
+        who.require_site(other_site_id)
+
+
+def lane_for(session: Session, who: Principal, lane_id: str) -> Lane:
+    lane = session.get(Lane, lane_id)
+    if lane is None or not (
+        who.sees(lane.destination_site_id)
+        or (lane.origin_site_id is not None and who.sees(lane.origin_site_id))
+    ):
+        raise NotFound(f"lane {lane_id!r} does not exist")
+    return lane
+
+
+def check_new_shipment(who: Principal, origin_site_id: str, destination_site_id: str) -> None:
+    who.require("shipments.write")
+    who.require_site(origin_site_id)
+    who.require_site(destination_site_id)
+
+
+def shipment_for(session: Session, who: Principal, shipment_id: str) -> Shipment:
+    """The shipment if either end is the caller's."""
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None or not (
+        who.sees(shipment.origin_site_id) or who.sees(shipment.destination_site_id)
+    ):
+        raise NotFound(f"shipment {shipment_id!r} does not exist")
+    return shipment

@@ -33,7 +33,7 @@ import polars as pl
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from spareflow.errors import Conflict, NotFound, ParameterError
+from spareflow.errors import Conflict, Forbidden, NotFound, ParameterError
 from spareflow.network.drp import DrpInput, DrpPlan, SourceSplit, plan
 from spareflow.network.model import KEYS, resolve_sourcing
 from spareflow.network.pegging import peg
@@ -427,8 +427,48 @@ def _result(
         "short_quantity": float(pegs.filter(pl.col("supply_kind") == "none")["quantity"].sum())
         if pegs.height
         else 0.0,
+        "by_site": _by_site(keys, planned, pegs),
     }
     return DrpResult(options, start, records, planned_out, pegs, summary)
+
+
+def _by_site(keys: pl.DataFrame, planned: pl.DataFrame, pegs: pl.DataFrame) -> list[dict[str, Any]]:
+    """The summary's figures per receiving site (what a user scoped to sites may see)."""
+    sites = keys.group_by("site_id").agg(pl.len().alias("item_sites"))
+    if planned.height:
+        orders_of = planned.group_by("site_id").agg(
+            pl.len().alias("planned_orders"),
+            pl.col("quantity").sum().cast(pl.Float64).alias("planned_quantity"),
+            pl.col("past_due").cast(pl.Int64).sum().alias("past_due_orders"),
+            (pl.col("kind") == "purchase").cast(pl.Int64).sum().alias("purchase_orders"),
+            (pl.col("kind") == "transfer").cast(pl.Int64).sum().alias("transfer_orders"),
+        )
+        sites = sites.join(orders_of, on="site_id", how="left")
+    if pegs.height:
+        short = (
+            pegs.filter(pl.col("supply_kind") == "none")
+            .group_by("site_id")
+            .agg(pl.col("quantity").sum().alias("short_quantity"))
+        )
+        sites = sites.join(short, on="site_id", how="left")
+    rows = sites.sort("site_id").to_dicts()
+    figures = ("planned_orders", "planned_quantity", "past_due_orders", "purchase_orders",
+               "transfer_orders", "short_quantity")  # fmt: skip
+    return [
+        {**row, **{f: row.get(f) or (0.0 if "quantity" in f else 0) for f in figures}}
+        for row in rows
+    ]
+
+
+def scoped_summary(summary: dict[str, Any], site_ids: list[str] | None) -> dict[str, Any]:
+    """A run's summary as a user of ``site_ids`` may see it (None: everything): the run's
+    options and the figures of their sites, without totals over other sites."""
+    if site_ids is None:
+        return summary
+    keep = set(site_ids)
+    shared = ("start", "bucket", "horizon", "echelons")
+    by_site = [row for row in summary.get("by_site", []) if row.get("site_id") in keep]
+    return {**{k: summary[k] for k in shared if k in summary}, "by_site": by_site}
 
 
 # --- runs kept in the store ---------------------------------------------------------------------
@@ -479,14 +519,26 @@ def release(
     planned_order_ids: list[int] | None = None,
     through: date | None = None,
     default_supplier: str | None = None,
+    site_ids: list[str] | None = None,
 ) -> list[OrderView]:
     """Draft purchase and transfer orders from a run's planned orders: those named, else
     every one released on or before ``through`` (default: the run's first bucket, so the
     ones due now and past due). One order per kind, receiving site and source; lines due
     on the receipt date. A planned order released before is refused (Conflict), all or
-    nothing."""
+    nothing.
+
+    ``site_ids`` (None: every site) limits a release to planned orders whose receiving
+    site and source site are all among them, as for an order made by hand: a named one
+    with neither end among them is not found, one with only one end is Forbidden."""
     run = get_run(session, run_id)
     query = select(DrpPlannedOrder).where(DrpPlannedOrder.run_id == run_id)
+    if site_ids is not None:
+        origin = DrpPlannedOrder.source_site_id
+        query = query.where(
+            DrpPlannedOrder.site_id.in_(site_ids) | origin.in_(site_ids)
+            if planned_order_ids is not None
+            else DrpPlannedOrder.site_id.in_(site_ids) & (origin.is_(None) | origin.in_(site_ids))
+        )
     if planned_order_ids is not None:
         if not planned_order_ids:
             raise ParameterError("planned_order_ids", "name at least one planned order")
@@ -499,6 +551,14 @@ def release(
         unknown = sorted(set(planned_order_ids) - {r.planned_order_id for r in rows})
         if unknown:
             raise NotFound(f"DRP run {run_id} has no planned order {unknown[0]}")
+    if site_ids is not None:
+        for r in rows:
+            for end in (r.site_id, r.source_site_id):
+                if end is not None and end not in site_ids:
+                    raise Forbidden(
+                        f"planned order {r.planned_order_id} moves goods at site {end}: "
+                        f"you have no access to site {end}"
+                    )
     done = [r for r in rows if r.order_id is not None]
     if done and planned_order_ids is not None:
         raise Conflict(

@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "work_orders.write": frozenset({"admin", "technician"}),
     "work_orders.issue": frozenset({"admin", "technician", "storekeeper"}),
     "plan.run": frozenset({"admin", "planner"}),
+    # plan shipments (planners) and book the ones goods leave in (storekeepers)
+    "shipments.write": frozenset({"admin", "planner", "storekeeper"}),
     # EPCIS events carry no site of ours: the repository is for callers who see every site
     "epcis": frozenset({"admin"}),
     "users.admin": frozenset({"admin"}),
