@@ -148,6 +148,116 @@ def drp(
         print(f"{len(made):,} draft orders released", file=sys.stderr)
 
 
+def _row_fault(exc: SpareflowError, file: Path) -> SpareflowError:
+    """A service error naming ``lines[k]`` as a fault of the file's row k + 1."""
+    import re
+
+    from spareflow.errors import Fault, InputError
+
+    found = re.match(r"lines\[(\d+)\](?:\.(\w+))?:? ?(.*)", str(exc), re.S)
+    if not found:
+        return exc
+    k, column, message = found.groups()
+    return InputError([Fault(file.name, message, row=int(k) + 1, column=column)])
+
+
+def promise(
+    lines: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LINES",
+            help="Order lines: item_id, site_id, quantity, optional wanted (date), priority "
+            "(1-9) and line_id (CSV, Parquet or Excel).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Promises to write (.csv or .parquet).")],
+    horizon_days: Annotated[int, typer.Option(help="Days ahead to look for supply.")] = 90,
+    today: Annotated[str | None, typer.Option(help="The first day (default: today).")] = None,
+) -> None:
+    """Available-to-promise for order lines: what can be promised for when, from the
+    site's stock and receipts, a superseding part, or another site over a lane (with its
+    cost). Lines are promised by priority; each takes what it gets before the next."""
+    try:
+        import polars as pl
+
+        from spareflow.data.load import load_promise_lines
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.services.promising import LineRequest
+        from spareflow.services.promising import promise as promise_lines
+        from spareflow.store.session import unit_of_work
+
+        try:
+            first = date.fromisoformat(today) if today else None
+        except ValueError:
+            raise ParameterError("--today", f"an ISO date like 2026-11-25, got {today!r}") from None
+        check_table_path(out)
+        frame = load_promise_lines(lines)
+        requests = [
+            LineRequest(
+                r["item_id"],
+                r["site_id"],
+                float(r["quantity"]),
+                r.get("wanted"),
+                int(r["priority"]) if r.get("priority") is not None else 5,
+            )
+            for r in frame.iter_rows(named=True)
+        ]
+        factory, engine = _store()
+        try:
+            with unit_of_work(factory) as session:
+                got = promise_lines(session, requests, horizon_days=horizon_days, today=first)
+        except SpareflowError as exc:
+            raise _row_fault(exc, lines) from None
+        finally:
+            engine.dispose()
+        table = pl.DataFrame([p.as_dict() for p in got])
+        if "line_id" in frame.columns:
+            table = table.with_columns(frame["line_id"].alias("line_id"))
+        write_table(table, out)
+    except SpareflowError as exc:
+        raise fail(exc) from None
+    full = sum(1 for p in got if p.short == 0)
+    print(f"{len(got):,} lines: {full:,} promised in full, {len(got) - full:,} short; wrote {out}")
+
+
+def allocate(
+    site: Annotated[str, typer.Option("--site", help="The site whose stock is shared.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the allocation files.")],
+    item: Annotated[
+        list[str] | None, typer.Option("--item", help="Only these items (repeatable).")
+    ] = None,
+) -> None:
+    """Share a site's scarce stock between its open demands (equipment down, then service
+    contracts, then replenishment of other sites by fair share) and suggest lateral
+    transshipments for what stays short. Writes allocation.csv, transshipments.csv and
+    summary.json; reserves nothing."""
+    try:
+        from spareflow.data.write import write_table
+        from spareflow.services.allocation import allocate as allocate_site
+        from spareflow.store.session import unit_of_work
+
+        factory, engine = _store()
+        with unit_of_work(factory) as session:
+            result = allocate_site(session, site, item_ids=item)
+        engine.dispose()
+        out.mkdir(parents=True, exist_ok=True)
+        write_table(result.demands, out / "allocation.csv")
+        write_table(result.transshipments, out / "transshipments.csv")
+        (out / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+    except SpareflowError as exc:
+        raise fail(exc) from None
+    except OSError as exc:
+        raise fail(ParameterError("--out", f"{out}: cannot write ({exc.strerror})")) from None
+    s = result.summary
+    print(
+        f"{site}: {s['demands']:,} demands, {s['allocated']:g} of {s['asked']:g} allocated, "
+        f"{s['short']:g} short; {s['transshipments']:,} transshipments suggested "
+        f"({s['transshipped']:g} units); files in {out}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(network_app, name="network")
     app.command(name="drp")(drp)
+    app.command(name="promise")(promise)
+    app.command(name="allocate")(allocate)

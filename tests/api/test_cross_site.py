@@ -1017,6 +1017,33 @@ def release_planned_orders(w: World, label: str) -> None:
     assert b_to_a["planned_order_id"] in {r["planned_order_id"] for r in left}
 
 
+@probe("POST /promise")
+def promise_lines(w: World, label: str) -> None:
+    """Sources are the caller's sites only; a line at another site does not exist."""
+    lines = [{"item_id": "P1", "site_id": "A", "quantity": 1000}, {"item_id": "P2", "site_id": "A",
+             "quantity": 1}]  # fmt: skip
+    admin = w.call("root", "POST", "/promise", json={"lines": lines})
+    assert admin.status_code == 200, admin.text
+    for _, user in each_role():
+        r = w.call(user, "POST", "/promise", json={"lines": lines})
+        assert r.status_code == 200, r.text
+        assert {p["source_site_id"] for p in r.json()} <= {"A", None}, r.text
+        for site in ("B", "C"):
+            foreign_line = [{"item_id": "P1", "site_id": site, "quantity": 1}]
+            not_found(w.call(user, "POST", "/promise", json={"lines": foreign_line}), user)
+
+
+@probe("GET /allocation")
+def allocation_of_a_site(w: World, label: str) -> None:
+    """A's stock shared between demands with A at one end; senders only A's sites."""
+    for _, user in each_role():
+        got = w.get(user, "/allocation", site_id="A")
+        assert got["demands"], got
+        assert not [t for t in got["transshipments"] if t["from_site_id"] != "A"]
+        for site in ("B", "C"):
+            not_found(w.call(user, "GET", "/allocation", params={"site_id": site}), user)
+
+
 @probe("POST /freight-class")
 def freight_class(w: World, label: str) -> None:
     """Pure reckoning: no site, every role."""
@@ -1059,6 +1086,8 @@ def test_every_route_family_is_probed() -> None:
         "/drp-runs",
         "/shipments",
         "/freight-class",
+        "/promise",
+        "/allocation",
     }
 
 

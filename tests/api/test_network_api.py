@@ -322,3 +322,49 @@ def test_freight_classes_over_the_api(client: TestClient) -> None:
     r = client.post("/freight-class", json={"units": [{**units[0], "weight_lb": 0}]}, headers=root)
     assert r.status_code == 422 and "weight_lb" in r.text
     assert client.post("/freight-class", json={"units": []}, headers=root).status_code == 422
+
+
+def test_promise_and_allocation_over_the_api(client: TestClient) -> None:
+    root = build(client)
+    today = date.today()
+    # S1 has 5 and owes 8: nothing to promise there; the DC's 10 (owed to no one) come
+    # over the air lane in a day (1 day beats the truck's 5), at no cost per unit
+    r = client.post(
+        "/promise", json={"lines": [{"item_id": "P1", "site_id": "S1", "quantity": 2}]},
+        headers=root,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    (got,) = r.json()
+    assert (got["kind"], got["quantity"], got["source_site_id"], got["lane_id"]) == (
+        "lateral", 2.0, "DC", "DC-S1-AIR",
+    )  # fmt: skip
+    assert got["promised_date"] in {
+        (today + timedelta(days=d)).isoformat()
+        for d in (1, 2)  # across midnight UTC
+    }
+    for body, field in (
+        ({"lines": []}, "lines"),
+        ({"lines": [{"item_id": "P1", "site_id": "S1", "quantity": 0}]}, "quantity"),
+        ({"lines": [{"item_id": "P1", "site_id": "S1", "quantity": 1, "priority": 0}]}, "priority"),
+        ({"lines": [{"item_id": "P1", "site_id": "S1", "quantity": 1}], "horizon_days": 0},
+         "horizon_days"),
+    ):  # fmt: skip
+        r = client.post("/promise", json=body, headers=root)
+        assert r.status_code == 422 and field in r.text, (body, r.text)
+    r = client.post(
+        "/promise", json={"lines": [{"item_id": "NOPE", "site_id": "S1", "quantity": 1}]},
+        headers=root,
+    )  # fmt: skip
+    assert r.status_code == 404 and "lines[1]: item 'NOPE'" in r.text
+
+    # S1's 5 go to its customer's 8; the 3 short come from the DC by air (cheapest per
+    # unit: the truck lane charges 120.50 a shipment)
+    got = client.get("/allocation", params={"site_id": "S1"}, headers=root).json()
+    assert [
+        (d["class_name"], d["quantity"], d["allocated"], d["short"]) for d in got["demands"]
+    ] == [("service_contract", 8.0, 5.0, 3.0)]
+    assert [
+        (t["from_site_id"], t["to_site_id"], t["lane_id"], t["quantity"], t["transit_days"])
+        for t in got["transshipments"]
+    ] == [("DC", "S1", "DC-S1-AIR", 3.0, 1.0)]
+    assert client.get("/allocation", params={"site_id": "NOWHERE"}, headers=root).status_code == 404

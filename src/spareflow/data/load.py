@@ -20,6 +20,7 @@ from spareflow.data.periods import DemandMatrix, Period, demand_matrix
 from spareflow.data.schema import (
     HANDLING_UNITS,
     POLICY_PARAMS,
+    PROMISE_LINES,
     REQUIRED_TABLES,
     STANDALONE_DEMAND,
     STOPS,
@@ -404,6 +405,20 @@ def load_handling_units(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
         return out
 
     return load_checked_table(path, HANDLING_UNITS, checks, max_faults)
+
+
+def load_promise_lines(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
+    """Order lines to promise (see ``PROMISE_LINES``), validated: quantity above zero,
+    priority a whole number from 1 to 9."""
+
+    def checks(frame: pl.DataFrame) -> list[RowCheck]:
+        out: list[RowCheck] = [(pl.col("quantity") <= 0, "quantity", "must be above zero")]
+        if "priority" in frame.columns:
+            p = pl.col("priority")
+            out.append(((p != p.round()) | (p < 1) | (p > 9), "priority", "a whole number 1 to 9"))
+        return out
+
+    return load_checked_table(path, PROMISE_LINES, checks, max_faults)
 
 
 def load_stops(path: str | Path, max_faults: int = 50) -> pl.DataFrame:

@@ -293,6 +293,20 @@ STOPS = Table(
     key=("stop_id",),
 )
 
+#: Order lines to promise (``spareflow promise``): quantity in the item's unit, wanted the
+#: date it is wanted (absent: today), priority 1 (most urgent) to 9, promised in that order.
+PROMISE_LINES = Table(
+    "lines",
+    (
+        _req("item_id", Kind.ID),
+        _req("site_id", Kind.ID),
+        _req("quantity", Kind.NONNEG),
+        _opt("wanted", Kind.DATE),
+        _opt("priority", Kind.NONNEG),
+        _opt("line_id", Kind.ID),
+    ),
+)
+
 #: Tables a planning dataset must have.
 REQUIRED_TABLES: tuple[str, ...] = ("items", "sites", "demand")
 

@@ -22,7 +22,7 @@ from spareflow.api.deps import Ctx, Paging, User
 from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
 from spareflow.api.routers.orders import _out as order_out
 from spareflow.api.schemas import Dec, Id, In, OrderOut, Out, PageOut
-from spareflow.services import access, drp, network
+from spareflow.services import access, allocation, drp, network, promising
 from spareflow.services.users import Principal
 from spareflow.store.models import DrpPeg, DrpPlannedOrder, DrpRun, Lane, SourcingRule
 from spareflow.store.session import unit_of_work
@@ -355,3 +355,103 @@ def release(
         return [order_out(v) for v in made]
 
     return idempotency.create(ctx, request, who, key, options, work)
+
+
+# --- order promising and allocation ---------------------------------------------------------
+
+
+class PromiseLineIn(In):
+    item_id: Id
+    site_id: Id
+    quantity: Annotated[float, Field(gt=0, le=1e12)]
+    wanted: date | None = None
+    priority: Annotated[int, Field(ge=1, le=9)] = 5
+
+
+class PromiseIn(In):
+    lines: Annotated[list[PromiseLineIn], Field(min_length=1, max_length=1000)]
+    horizon_days: Annotated[int, Field(ge=1, le=promising.MAX_HORIZON_DAYS)] = 90
+
+
+class PromiseOut(Out):
+    line: int
+    item_id: str
+    site_id: str
+    requested: float
+    quantity: float
+    short: float
+    kind: str
+    promised_date: date | None
+    source_item_id: str | None
+    source_site_id: str | None
+    lane_id: str | None
+    ship_date: date | None
+    cost: float
+
+
+@router.post("/promise", response_model=list[PromiseOut])
+def promise(body: PromiseIn, ctx: Ctx, who: User) -> list[PromiseOut]:
+    """Available-to-promise for order lines (nothing is reserved): per line the quantity
+    and date that can be promised, from the site's stock and receipts, a superseding
+    part at the site, or another of the caller's sites over a lane (with the lane, ship
+    date and cost); what cannot be promised in the horizon is short."""
+    requests = [promising.LineRequest(**line.model_dump()) for line in body.lines]
+    with unit_of_work(ctx.factory) as session:
+        got = promising.promise(
+            session, requests, horizon_days=body.horizon_days, site_ids=who.site_filter()
+        )
+        return [PromiseOut.model_validate(p.as_dict()) for p in got]
+
+
+class AllocatedDemandOut(Out):
+    item_id: str
+    ref: str
+    kind: str
+    class_name: str
+    priority: int | None
+    due_in_days: int
+    destination_site_id: str
+    quantity: float
+    allocated: float
+    short: float
+
+
+class TransshipmentOut(Out):
+    item_id: str
+    ref: str
+    from_site_id: str
+    to_site_id: str
+    lane_id: str
+    quantity: float
+    transit_days: float
+    cost: float
+
+
+class AllocationOut(Out):
+    site_id: str
+    summary: dict[str, Any]
+    demands: list[AllocatedDemandOut]
+    transshipments: list[TransshipmentOut]
+
+
+@router.get("/allocation", response_model=AllocationOut)
+def allocate(
+    ctx: Ctx,
+    who: User,
+    site_id: Annotated[str, Query(min_length=1, max_length=64)],
+    item_id: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> AllocationOut:
+    """How ``site_id``'s stock would be shared between its open demands (equipment down,
+    then service contracts, then replenishment by fair share between sites), and lateral
+    transshipments for what stays short from the caller's other sites. Nothing is
+    reserved or moved."""
+    with unit_of_work(ctx.factory) as session:
+        result = allocation.allocate(session, site_id, item_ids=item_id, site_ids=who.site_filter())
+    return AllocationOut(
+        site_id=result.site_id,
+        summary=result.summary,
+        demands=[AllocatedDemandOut.model_validate(r) for r in result.demands.to_dicts()],
+        transshipments=[
+            TransshipmentOut.model_validate(r) for r in result.transshipments.to_dicts()
+        ],
+    )
