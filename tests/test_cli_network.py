@@ -134,3 +134,52 @@ def test_bad_drp_options(store: Path, args: list[str], message: str) -> None:
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_promise_and_allocate(store: Path) -> None:
+    stock = pl.read_csv(store / "data" / "stock.csv").filter(pl.col("on_hand") >= 2)
+    item, site = stock.select("item_id", "site_id").row(0)
+    (store / "lines.csv").write_text(
+        "line_id,item_id,site_id,quantity,priority\n"
+        f"L1,{item},{site},1,2\n"
+        f"L2,{item},{site},1000000,5\n"
+    )
+    done = spareflow(["promise", "lines.csv", "--out", "promised.csv"], store)
+    assert done.returncode == 0, done.stderr
+    promised = pl.read_csv(store / "promised.csv")
+    assert promised["line_id"].to_list() == ["L1", "L2"]
+    # every line: promised + short = asked; a million is short of whatever the site has
+    assert (promised["quantity"] + promised["short"] == promised["requested"]).all()
+    assert promised["short"][1] > 0
+    assert "2 lines: " in done.stdout
+
+    done = spareflow(["allocate", "--site", site, "--out", "alloc"], store)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((store / "alloc" / "summary.json").read_text())
+    demands = pl.read_csv(store / "alloc" / "allocation.csv")
+    assert summary["demands"] == demands.height
+    if demands.height:
+        assert (demands["allocated"] + demands["short"] == demands["quantity"]).all()
+        assert summary["allocated"] == pytest.approx(demands["allocated"].sum())
+    assert (store / "alloc" / "transshipments.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("item_id,site_id,quantity\nNOPE,S02,1\n", "lines.csv, row 2: item 'NOPE' does not exist"),
+        ("item_id,site_id,quantity\nX,S02,0\n", "row 2, column 'quantity': must be above zero"),
+        ("item_id,site_id,quantity,priority\nX,S02,1,12\n", "column 'priority': a whole number"),
+        ("item_id,site_id,quantity,wanted\nX,S02,1,2001-01-01\n",
+         "lines.csv, row 2, column 'wanted': 2001-01-01 is outside the horizon"),
+    ],
+)  # fmt: skip
+def test_bad_promise_lines(store: Path, lines: str, message: str) -> None:
+    item = pl.read_csv(store / "data" / "items.csv")["item_id"][0]
+    (store / "lines.csv").write_text(lines.replace("X,", f"{item},"))
+    done = spareflow(["promise", "lines.csv", "--out", "p.csv"], store)
+    assert done.returncode == 2, done.stdout
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    done = spareflow(["allocate", "--site", "NOWHERE", "--out", "a"], store)
+    assert done.returncode == 2 and "site 'NOWHERE' does not exist" in done.stderr
