@@ -373,34 +373,17 @@ class PromiseIn(In):
     horizon_days: Annotated[int, Field(ge=1, le=promising.MAX_HORIZON_DAYS)] = 90
 
 
-class PromiseOut(Out):
-    line: int
-    item_id: str
-    site_id: str
-    requested: float
-    quantity: float
-    short: float
-    kind: str
-    promised_date: date | None
-    source_item_id: str | None
-    source_site_id: str | None
-    lane_id: str | None
-    ship_date: date | None
-    cost: float
-
-
-@router.post("/promise", response_model=list[PromiseOut])
-def promise(body: PromiseIn, ctx: Ctx, who: User) -> list[PromiseOut]:
+@router.post("/promise", response_model=list[promising.Promise])
+def promise(body: PromiseIn, ctx: Ctx, who: User) -> list[promising.Promise]:
     """Available-to-promise for order lines (nothing is reserved): per line the quantity
     and date that can be promised, from the site's stock and receipts, a superseding
     part at the site, or another of the caller's sites over a lane (with the lane, ship
     date and cost); what cannot be promised in the horizon is short."""
     requests = [promising.LineRequest(**line.model_dump()) for line in body.lines]
     with unit_of_work(ctx.factory) as session:
-        got = promising.promise(
+        return promising.promise(
             session, requests, horizon_days=body.horizon_days, site_ids=who.site_filter()
         )
-        return [PromiseOut.model_validate(p.as_dict()) for p in got]
 
 
 class AllocatedDemandOut(Out):
