@@ -123,29 +123,20 @@ def compute(session: Session, options: DrpOptions) -> DrpResult:
     )
     edges = edges.with_row_index("e").with_columns(
         pl.col("parent").fill_null(-1),
-        (pl.col("transit_days") / days - 1e-9).ceil().clip(0).cast(pl.Int64).alias("lead"),
+        drp_inputs.whole_buckets(pl.col("transit_days"), days).alias("lead"),
     )
 
     def matrix(frame: pl.DataFrame) -> np.ndarray:
-        out = np.zeros((n, t_max))
-        rows = frame.join(index, on=KEYS)
-        np.add.at(
-            out, (rows["k"].to_numpy(), rows["bucket"].to_numpy()), rows["quantity"].to_numpy()
-        )
-        return out
+        return drp_inputs.by_bucket(index, frame, t_max)
 
-    rate = np.zeros(n)
-    rated = data.rate.join(index, on=KEYS)
-    rate[rated["k"].to_numpy()] = rated["rate_per_day"].to_numpy()
+    rate = drp_inputs.by_item_site(index, data.rate, "rate_per_day")
     forecast = np.repeat(rate[:, None] * days, t_max, axis=1)
     independent = data.orders.filter(pl.col("kind") != "transfer_out")
     ordered = matrix(independent)
     transfers = matrix(data.orders.filter(pl.col("kind") == "transfer_out"))
     gross = np.maximum(forecast, ordered) + transfers
     unconsumed = gross - ordered - transfers
-    on_hand = np.zeros(n)
-    held = data.on_hand.join(index, on=KEYS)
-    on_hand[held["k"].to_numpy()] = held["on_hand"].to_numpy()
+    on_hand = drp_inputs.by_item_site(index, data.on_hand, "on_hand")
     safety = np.zeros(n)
     if options.safety_stock and data.safety.height:
         ss = data.safety.join(index, on=KEYS)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -173,3 +174,28 @@ def _last_plan(session: Session) -> pl.DataFrame:
         ).where(PlanRunLine.run_id == latest),
         "item_id site_id reorder_point:float lead_time_days:float",
     )
+
+
+def by_bucket(index: pl.DataFrame, frame: pl.DataFrame, buckets: int) -> np.ndarray:
+    """``frame``'s ``quantity`` summed per item-site and bucket, shape (item-sites,
+    buckets): row ``k`` of ``index`` (item_id, site_id, k numbered 0..n-1); item-sites not
+    in ``index`` are left out."""
+    out = np.zeros((index.height, buckets))
+    rows = frame.join(index, on=KEYS)
+    np.add.at(out, (rows["k"].to_numpy(), rows["bucket"].to_numpy()), rows["quantity"].to_numpy())
+    return out
+
+
+def by_item_site(index: pl.DataFrame, frame: pl.DataFrame, column: str) -> np.ndarray:
+    """``frame``'s ``column`` (one row per item-site) at row ``k`` of ``index``; 0 where
+    it has no row."""
+    out = np.zeros(index.height)
+    rows = frame.join(index, on=KEYS)
+    out[rows["k"].to_numpy()] = rows[column].to_numpy()
+    return out
+
+
+def whole_buckets(days: pl.Expr, bucket_days: int) -> pl.Expr:
+    """Transit days as whole buckets, rounded up (a float's noise above a whole number is
+    not a bucket more)."""
+    return (days / bucket_days - 1e-9).ceil().clip(0).cast(pl.Int64)

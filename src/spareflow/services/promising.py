@@ -32,9 +32,8 @@ from spareflow.errors import NotFound, ParameterError
 from spareflow.network.atp import LATERAL, NONE, OWN, Laterals, OrderLines
 from spareflow.network.atp import promise as atp_promise
 from spareflow.services import drp_inputs
-from spareflow.services.master import get_item, get_site
 from spareflow.services.plan_export import frame_of
-from spareflow.store.models import Item, Lane
+from spareflow.store.models import Item, Lane, Site
 from spareflow.store.types import utcnow
 
 KINDS = {OWN: "own", 1: "supersession", LATERAL: "lateral", NONE: "none"}
@@ -89,8 +88,7 @@ def promise(
     if not lines:
         raise ParameterError("lines", "give at least one line")
     start = today or utcnow().date()
-    for n, line in enumerate(lines, start=1):
-        _check_line(session, n, line, start, horizon_days, site_ids)
+    _check_lines(session, lines, start, horizon_days, site_ids)
 
     items = _superseding(session, {line.item_id for line in lines})
     lanes = site_lanes(session, site_ids)
@@ -103,12 +101,13 @@ def promise(
         [(i, s) for i in sorted(items) for s in sites],
         schema={"item_id": pl.String, "site_id": pl.String},
         orient="row",
-    ).with_row_index("row")
+    ).with_row_index("k")
     n, t_max = keys.height, horizon_days
     store = drp_inputs.read(session, start, 1, t_max, 1)
-    on_hand = _vector(keys, store.on_hand, "on_hand")
-    receipts = _matrix(keys, store.receipts, t_max)
-    committed = _matrix(keys, store.orders, t_max)
+    index = keys.with_columns(pl.col("k").cast(pl.Int64))
+    on_hand = drp_inputs.by_item_site(index, store.on_hand, "on_hand")
+    receipts = drp_inputs.by_bucket(index, store.receipts, t_max)
+    committed = drp_inputs.by_bucket(index, store.orders, t_max)
 
     row_of = {(i, s): int(r) for r, i, s in keys.iter_rows()}
     successor = np.full(n, -1, dtype=np.intp)
@@ -157,31 +156,39 @@ def promise(
     return out
 
 
-def _check_line(
+def _check_lines(
     session: Session,
-    n: int,
-    line: LineRequest,
+    lines: list[LineRequest],
     start: date,
     horizon_days: int,
     site_ids: list[str] | None,
 ) -> None:
-    where = f"lines[{n}]"
-    try:
-        get_item(session, line.item_id)
-        get_site(session, line.site_id)
-    except NotFound as exc:
-        raise NotFound(f"{where}: {exc}") from None
-    if site_ids is not None and line.site_id not in site_ids:
-        raise NotFound(f"{where}: site {line.site_id!r} does not exist")
-    if not (math.isfinite(line.quantity) and line.quantity > 0):
-        raise ParameterError(f"{where}.quantity", f"must be above zero, got {line.quantity}")
-    wanted = line.wanted or start
-    if not start <= wanted < start + timedelta(days=horizon_days):
-        raise ParameterError(
-            f"{where}.wanted",
-            f"{wanted.isoformat()} is outside the horizon {start.isoformat()} to "
-            f"{(start + timedelta(days=horizon_days - 1)).isoformat()}",
-        )
+    """Every line's item and site exist (and the site is the caller's), its quantity is
+    above zero and its date in the horizon; the first bad line is named."""
+    items = set(
+        session.scalars(select(Item.item_id).where(Item.item_id.in_({x.item_id for x in lines})))
+    )
+    sites = set(
+        session.scalars(select(Site.site_id).where(Site.site_id.in_({x.site_id for x in lines})))
+    )
+    if site_ids is not None:
+        sites &= set(site_ids)
+    last = start + timedelta(days=horizon_days - 1)
+    for n, line in enumerate(lines, start=1):
+        where = f"lines[{n}]"
+        if line.item_id not in items:
+            raise NotFound(f"{where}: item {line.item_id!r} does not exist")
+        if line.site_id not in sites:
+            raise NotFound(f"{where}: site {line.site_id!r} does not exist")
+        if not (math.isfinite(line.quantity) and line.quantity > 0):
+            raise ParameterError(f"{where}.quantity", f"must be above zero, got {line.quantity}")
+        wanted = line.wanted or start
+        if not start <= wanted <= last:
+            raise ParameterError(
+                f"{where}.wanted",
+                f"{wanted.isoformat()} is outside the horizon {start.isoformat()} to "
+                f"{last.isoformat()}",
+            )
 
 
 def _superseding(session: Session, items: set[str]) -> dict[str, str | None]:
@@ -226,7 +233,7 @@ def _lane_rows(session: Session, lanes: pl.DataFrame, keys: pl.DataFrame) -> pl.
     weight = frame_of(
         session, select(Item.item_id, Item.unit_weight_kg), "item_id unit_weight_kg:float"
     )
-    rows = keys.select("row", "item_id", "site_id")
+    rows = keys.select(pl.col("k").alias("row"), "item_id", "site_id")
     return (
         lanes.join(rows.select("item_id").unique(), how="cross")
         .join(weight, on="item_id", how="left")
@@ -239,7 +246,7 @@ def _lane_rows(session: Session, lanes: pl.DataFrame, keys: pl.DataFrame) -> pl.
             on=["item_id", "destination_site_id"],
         )
         .with_columns(
-            pl.col("transit_days").ceil().cast(pl.Int64).alias("lead"),
+            drp_inputs.whole_buckets(pl.col("transit_days"), 1).alias("lead"),
             (
                 pl.col("cost_per_unit")
                 + pl.col("cost_per_kg") * pl.col("unit_weight_kg").fill_null(0.0)
@@ -247,20 +254,3 @@ def _lane_rows(session: Session, lanes: pl.DataFrame, keys: pl.DataFrame) -> pl.
         )
         .sort("lane_id", "item_id")
     )
-
-
-def _vector(keys: pl.DataFrame, frame: pl.DataFrame, column: str) -> np.ndarray:
-    joined = keys.join(frame, on=["item_id", "site_id"], how="left").sort("row")
-    return joined[column].fill_null(0.0).cast(pl.Float64).to_numpy().copy()
-
-
-def _matrix(keys: pl.DataFrame, frame: pl.DataFrame, t_max: int) -> np.ndarray:
-    """quantity per (row, bucket) summed."""
-    out = np.zeros((keys.height, t_max))
-    joined = frame.join(keys, on=["item_id", "site_id"]).filter(pl.col("bucket") < t_max)
-    np.add.at(
-        out,
-        (joined["row"].to_numpy().astype(np.intp), joined["bucket"].to_numpy().astype(np.intp)),
-        joined["quantity"].cast(pl.Float64).to_numpy(),
-    )
-    return out
