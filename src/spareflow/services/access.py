@@ -48,11 +48,19 @@ def move_for(session: Session, who: Principal, move_id: int) -> Move:
     return move
 
 
+def check_sites(who: Principal, action: str, *site_ids: str | None) -> None:
+    """The caller may take ``action`` and every site named is theirs (None: no site, a
+    supplier end, say): new orders, lanes, sourcing rules and shipments."""
+    who.require(action)
+    for site_id in site_ids:
+        if site_id is not None:
+            who.require_site(site_id)
+
+
 def check_new_order(who: Principal, kind: str, site_id: str, source_site_id: str | None) -> None:
-    who.require("repair.create" if kind == "repair" else "orders.plan")
-    who.require_site(site_id)
-    if source_site_id is not None:
-        who.require_site(source_site_id)
+    check_sites(
+        who, "repair.create" if kind == "repair" else "orders.plan", site_id, source_site_id
+    )
 
 
 def order_for(
@@ -101,15 +109,6 @@ def work_order_for(
     return view
 
 
-def check_network_write(who: Principal, site_id: str, other_site_id: str | None) -> None:
-    """Lanes and sourcing rules: master data of the sites at their ends (a supplier end
-    is no site), changed by those who may change master data of both."""
-    who.require("master.write")
-    who.require_site(site_id)
-    if other_site_id is not None:
-        who.require_site(other_site_id)
-
-
 def lane_for(session: Session, who: Principal, lane_id: str) -> Lane:
     lane = session.get(Lane, lane_id)
     if lane is None or not (
@@ -118,12 +117,6 @@ def lane_for(session: Session, who: Principal, lane_id: str) -> Lane:
     ):
         raise NotFound(f"lane {lane_id!r} does not exist")
     return lane
-
-
-def check_new_shipment(who: Principal, origin_site_id: str, destination_site_id: str) -> None:
-    who.require("shipments.write")
-    who.require_site(origin_site_id)
-    who.require_site(destination_site_id)
 
 
 def shipment_for(session: Session, who: Principal, shipment_id: str) -> Shipment:

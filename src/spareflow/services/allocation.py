@@ -66,7 +66,14 @@ def allocate(
     stock = store.on_hand.filter(pl.col("site_id") == site_id)
     items = sorted(set(demands["item_id"].to_list()))
     item_index = {i: k for k, i in enumerate(items)}
-    pool = np.array([float(v) for v in _lookup(stock, items, "on_hand")], dtype=np.float64)
+    pool = (
+        pl.DataFrame({"item_id": items}, schema={"item_id": pl.String})
+        .join(stock, on="item_id", how="left", maintain_order="left")["on_hand"]
+        .fill_null(0.0)
+        .cast(pl.Float64)
+        .to_numpy()
+        .copy()
+    )
     if integer:
         pool = np.floor(pool + 1e-9)
     destinations = sorted(set(demands["destination_site_id"].to_list()))
@@ -97,11 +104,6 @@ def allocate(
     return AllocationResult(site_id, demands, moves, summary)
 
 
-def _lookup(frame: pl.DataFrame, items: list[str], column: str) -> list[float]:
-    values = dict(zip(frame["item_id"].to_list(), frame[column].to_list(), strict=True))
-    return [float(values.get(i, 0.0)) for i in items]
-
-
 def _demands(session: Session, site_id: str, orders: pl.DataFrame) -> pl.DataFrame:
     """The open demands on ``site_id``'s stock with their class and the site they serve."""
     mine = orders.filter(pl.col("site_id") == site_id)
@@ -122,17 +124,14 @@ def _demands(session: Session, site_id: str, orders: pl.DataFrame) -> pl.DataFra
             )
         ).all()
     )
-    klass = [
-        0
-        if (kind == "work_order" and ref in down) or (kind == "customer_order" and prio == 1)
-        else 2
-        if kind == "transfer_out"
-        else 1
-        for kind, ref, prio in mine.select("kind", "ref", "priority").iter_rows()
-    ]
+    kind = pl.col("kind")
+    down_now = ((kind == "work_order") & pl.col("ref").is_in(sorted(down))) | (
+        (kind == "customer_order") & (pl.col("priority") == 1)
+    )
+    klass = pl.when(down_now).then(0).when(kind == "transfer_out").then(2).otherwise(1)
     return (
         mine.with_columns(
-            pl.Series("class", klass, dtype=pl.Int64),
+            klass.cast(pl.Int64).alias("class"),
             pl.col("ref")
             .replace_strict(receiving, default=site_id, return_dtype=pl.String)
             .alias("destination_site_id"),

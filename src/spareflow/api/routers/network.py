@@ -71,7 +71,7 @@ class LaneOut(Out):
 def add_lane(body: LaneIn, ctx: Ctx, who: User, request: Request, key: IdemKey = None) -> object:
     """A lane into a site: from another site or a supplier, by one mode, with its transit
     time and cost model."""
-    access.check_network_write(who, body.destination_site_id, body.origin_site_id)
+    access.check_sites(who, "master.write", body.destination_site_id, body.origin_site_id)
 
     def work(session: Session) -> LaneOut:
         lane = network.add_lane(session, network.LaneIn(**body.model_dump()))
@@ -141,7 +141,7 @@ def add_rule(body: RuleIn, ctx: Ctx, who: User, request: Request, key: IdemKey =
     """Where a site gets an item (no item: every item without a rule of its own): rank 1
     the primary sources split by share, rank 2 and up the alternates. The lane is the one
     named, else the fastest active one from the source to the site."""
-    access.check_network_write(who, body.site_id, body.source_site_id)
+    access.check_sites(who, "master.write", body.site_id, body.source_site_id)
 
     def work(session: Session) -> RuleOut:
         rule = network.add_rule(session, network.RuleIn(**body.model_dump()))

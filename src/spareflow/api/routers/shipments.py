@@ -110,9 +110,13 @@ def create_shipment(
 ) -> object:
     """A planned shipment, one leg from origin to destination unless legs are given (they
     must chain from the origin to the destination, each after the one before)."""
-    access.check_new_shipment(who, body.origin_site_id, body.destination_site_id)
-    for leg in body.legs:
-        who.require_site(leg.destination_site_id)
+    access.check_sites(
+        who,
+        "shipments.write",
+        body.origin_site_id,
+        body.destination_site_id,
+        *(leg.destination_site_id for leg in body.legs),
+    )
 
     def work(session: Session) -> ShipmentOut:
         fields = body.model_dump(exclude={"legs"})
