@@ -17,7 +17,7 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == "0007"
 
 
 def test_downgrade_to_nothing_and_back(engine: Engine) -> None:

@@ -48,6 +48,7 @@ class LaneIn:
     cost_per_kg: float = 0.0
     cost_per_unit: float = 0.0
     active: bool = True
+    tariff_lane: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,8 @@ def add_lane(session: Session, lane: LaneIn) -> Lane:
         _nonnegative(name, getattr(lane, name))
     if lane.distance_km is not None:
         _nonnegative("distance_km", lane.distance_km)
+    if lane.tariff_lane is not None and not 0 < len(lane.tariff_lane) <= 64:
+        raise ParameterError("tariff_lane", "1 to 64 characters")
     record = Lane(
         lane_id=lane.lane_id,
         origin_site_id=lane.origin_site_id,
@@ -102,6 +105,7 @@ def add_lane(session: Session, lane: LaneIn) -> Lane:
         cost_per_kg=float(lane.cost_per_kg),
         cost_per_unit=float(lane.cost_per_unit),
         active=lane.active,
+        tariff_lane=lane.tariff_lane,
     )
     session.add(record)
     session.flush()
@@ -194,10 +198,11 @@ def lanes_frame(session: Session) -> pl.DataFrame:
             Lane.cost_per_kg,
             Lane.cost_per_unit,
             Lane.active,
+            Lane.tariff_lane,
         ).order_by(Lane.lane_id),
         "lane_id origin_site_id origin_partner_id destination_site_id mode carrier_id "
         "transit_days:float transit_days_sd:float distance_km:float cost_per_shipment:float "
-        "cost_per_kg:float cost_per_unit:float active:bool",
+        "cost_per_kg:float cost_per_unit:float active:bool tariff_lane",
     )
 
 
@@ -263,6 +268,7 @@ LANES_TABLE = Table(
         Column("cost_per_kg", Kind.NONNEG, False),
         Column("cost_per_unit", Kind.NONNEG, False),
         Column("active", Kind.BOOL, False),
+        Column("tariff_lane", Kind.ID, False),
     ),
     key=("lane_id",),
 )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from spareflow.errors import Conflict, NotFound, ParameterError
 from spareflow.services.master import get_partner, get_site
-from spareflow.store.models import SHIPMENT_MODES, Shipment, ShipmentEvent, ShipmentLeg
+from spareflow.store.models import SHIPMENT_MODES, Lane, Shipment, ShipmentEvent, ShipmentLeg
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,7 @@ class ShipmentIn:
     freight_cost: Decimal | None = None
     reference: str = ""
     legs: list[LegIn] = field(default_factory=list)
+    lane_id: str | None = None
 
 
 def create_shipment(session: Session, request: ShipmentIn) -> Shipment:
@@ -66,6 +67,8 @@ def create_shipment(session: Session, request: ShipmentIn) -> Shipment:
     _times("planned_arrival", r.planned_departure, r.planned_arrival)
     if r.carrier_id is not None:
         get_partner(session, r.carrier_id, "carrier")
+    if r.lane_id is not None:
+        _lane(session, r)
     lo, hi = r.temperature_min, r.temperature_max
     if lo is not None and hi is not None and lo > hi:
         raise ParameterError("temperature_min", f"{lo} is above temperature_max {hi}")
@@ -84,7 +87,7 @@ def create_shipment(session: Session, request: ShipmentIn) -> Shipment:
         planned_arrival=r.planned_arrival, device_id=r.device_id,
         temperature_min=lo, temperature_max=hi, geofence_m=r.geofence_m,
         speed_kmh=r.speed_kmh, weight_kg=r.weight_kg, freight_cost=r.freight_cost,
-        reference=r.reference, excursion_open=False, late_alerted=False,
+        reference=r.reference, excursion_open=False, late_alerted=False, lane_id=r.lane_id,
     )  # fmt: skip
     session.add(shipment)
     session.flush()
@@ -131,6 +134,20 @@ def _check_legs(session: Session, r: ShipmentIn, legs: list[LegIn]) -> None:
     if at != r.destination_site_id:
         raise ParameterError(
             f"legs[{len(legs)}].destination_site_id", f"must end at {r.destination_site_id!r}"
+        )
+
+
+def _lane(session: Session, r: ShipmentIn) -> None:
+    """The shipment's lane exists and joins its origin and destination."""
+    lane = session.get(Lane, r.lane_id)
+    if lane is None:
+        raise NotFound(f"lane_id: no lane {r.lane_id!r}")
+    ends = (lane.origin_site_id, lane.destination_site_id)
+    if ends != (r.origin_site_id, r.destination_site_id):
+        raise ParameterError(
+            "lane_id",
+            f"lane {r.lane_id} runs {ends[0] or lane.origin_partner_id} to {ends[1]}, not "
+            f"{r.origin_site_id} to {r.destination_site_id}",
         )
 
 

@@ -507,6 +507,7 @@ class Shipment(Base):
     destination_site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"))
     mode: Mapped[str] = mapped_column(String(8))
     carrier_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
+    lane_id: Mapped[str | None] = mapped_column(ForeignKey("lanes.lane_id"))  # None: unknown
     status: Mapped[str] = mapped_column(String(16), default="planned")
     planned_departure: Mapped[datetime] = mapped_column(UTCDateTime)
     planned_arrival: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -556,6 +557,21 @@ class ShipmentLeg(Base):
     carrier_id: Mapped[str | None] = mapped_column(ForeignKey("partners.partner_id"))
     planned_departure: Mapped[datetime] = mapped_column(UTCDateTime)
     planned_arrival: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShipmentOrder(Base):
+    """An order carried by a shipment that ``spareflow shipments build`` made, with what
+    it weighs, its handling units and what it would have cost shipped alone."""
+
+    __tablename__ = "shipment_orders"
+
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.shipment_id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
+    weight_kg: Mapped[float] = mapped_column(Float)
+    handling_units: Mapped[int] = mapped_column(Integer)
+    alone_cost: Mapped[Decimal] = mapped_column(Money)
+
+    __table_args__ = (Index("ix_shipment_orders_order", "order_id", unique=True),)
 
 
 class ShipmentEvent(Base):
@@ -684,6 +700,8 @@ class Lane(Base):
     cost_per_kg: Mapped[float] = mapped_column(Float, default=0.0)
     cost_per_unit: Mapped[float] = mapped_column(Float, default=0.0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the lane's name in an LTL class-rate tariff (e.g. a zone pair); None: its lane_id
+    tariff_lane: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

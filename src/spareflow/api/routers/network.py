@@ -49,6 +49,7 @@ class LaneIn(In):
     cost_per_kg: NonNegative = 0.0
     cost_per_unit: NonNegative = 0.0
     active: bool = True
+    tariff_lane: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
 class LaneOut(Out):
@@ -65,6 +66,7 @@ class LaneOut(Out):
     cost_per_kg: float
     cost_per_unit: float
     active: bool
+    tariff_lane: str | None
 
 
 @router.post("/lanes", status_code=201, response_model=LaneOut)

@@ -54,6 +54,7 @@ class ShipmentIn(In):
     freight_cost: Money | None = None
     reference: Annotated[str, Field(max_length=100)] = ""
     legs: Annotated[list[LegIn], Field(default_factory=list, max_length=20)]
+    lane_id: Id | None = None
 
 
 class LegOut(Out):
@@ -72,6 +73,7 @@ class ShipmentOut(Out):
     destination_site_id: str
     mode: str
     carrier_id: str | None
+    lane_id: str | None
     status: str
     planned_departure: datetime
     planned_arrival: datetime
