@@ -19,6 +19,7 @@ import typer
 from spareflow.cli_network import register as _register_network
 from spareflow.cli_ops import fail as _fail
 from spareflow.cli_ops import register as _register_ops
+from spareflow.cli_shipping import register as _register_shipping
 from spareflow.cli_tracking import register as _register_tracking
 from spareflow.cli_transport import register as _register_transport
 from spareflow.errors import NotFound, ParameterError, SpareflowError
@@ -734,6 +735,7 @@ _register_ops(app)
 _register_transport(app)
 _register_tracking(app)
 _register_network(app)
+_register_shipping(app)
 
 
 def _started() -> None:

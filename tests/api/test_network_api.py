@@ -368,3 +368,54 @@ def test_promise_and_allocation_over_the_api(client: TestClient) -> None:
         for t in got["transshipments"]
     ] == [("DC", "S1", "DC-S1-AIR", 3.0, 1.0)]
     assert client.get("/allocation", params={"site_id": "NOWHERE"}, headers=root).status_code == 404
+
+
+def test_shipments_built_from_released_transfers(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    root = auth(client, "root")
+    lane = {**LANES[2], "tariff_lane": "Z1-Z2"}
+    assert client.post("/lanes", json=lane, headers=root).status_code == 201
+    assert client.get("/lanes/DC-S1", headers=root).json()["tariff_lane"] == "Z1-Z2"
+    with unit_of_work(factory) as s:
+        from spareflow.store.models import Item
+
+        item = s.get(Item, "P1")
+        assert item is not None
+        item.unit_weight_kg, item.unit_volume_m3 = 30.0, 0.05
+        view = orders.create(s, "transfer", "S1", [LineIn("P1", Decimal(4))], "test",
+                             source_site_id="DC")  # fmt: skip
+        orders.act(s, view.order.order_id, "release", "test")
+        number = view.order.number
+    body = {"ship_date": "2026-11-25", "dry_run": True}
+    scoped = client.post("/shipments/build", json=body, headers=auth(client, "s2")).json()
+    assert scoped["summary"]["orders"] == 0  # S2's planner: DC is not theirs
+    dry = client.post("/shipments/build", json=body, headers=root)
+    assert dry.status_code == 200, dry.text
+    (planned,) = dry.json()["shipments"]
+    assert (planned["lane_id"], planned["orders"], planned["destination_site_id"]) == (
+        "DC-S1", 1, "S1",
+    )  # fmt: skip
+    assert dry.json()["orders"][0]["number"] == number
+    assert client.get("/shipments", headers=root).json()["total"] == 0  # dry: nothing kept
+    denied = client.post("/shipments/build", json={**body, "dry_run": False},
+                         headers=auth(client, "viewer"))  # fmt: skip
+    assert denied.status_code == 403
+    made = client.post("/shipments/build", json={**body, "dry_run": False}, headers=root)
+    assert made.status_code == 200, made.text
+    (shipment,) = made.json()["shipments"]
+    # no due date: the order may wait the whole 2-day window for others, and ships its
+    # last day
+    assert shipment["shipment_id"] == planned["shipment_id"] == "SHP-20261127-0001"
+    got = client.get(f"/shipments/{shipment['shipment_id']}", headers=root).json()
+    assert (got["lane_id"], got["mode"], got["status"]) == ("DC-S1", "ltl", "planned")
+    assert float(got["freight_cost"]) == pytest.approx(shipment["freight_cost"], abs=0.005)
+    again = client.post("/shipments/build", json={**body, "dry_run": False}, headers=root)
+    assert again.json()["summary"]["orders"] == 0  # the order travels already
+    for bad, field in (({"window_days": 99}, "window_days"), ({"site_ids": ["NOPE"]}, None)):
+        r = client.post("/shipments/build", json={**body, **bad}, headers=root)
+        assert r.status_code in (404, 422), r.text
+        if field:
+            assert field in r.text
+        else:
+            assert "NOPE" in r.text

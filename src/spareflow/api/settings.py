@@ -33,6 +33,7 @@ class Settings:
     max_bulk_body_bytes: int = 33_554_432  # POST /moves/bulk: up to 50,000 moves
     secret_key: str | None = None  # None: generated once and kept in the store
     login_failures_allowed: int = 5  # per username per 5 minutes
+    tariff_path: str | None = None  # LTL class-rate tariff (JSON); None: the SAMPLE tariff
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,4 +44,5 @@ class Settings:
             max_body_bytes=_int("SPAREFLOW_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30),
             max_bulk_body_bytes=_int("SPAREFLOW_MAX_BULK_BODY_BYTES", 33_554_432, 1024, 1 << 31),
             secret_key=os.environ.get("SPAREFLOW_SECRET_KEY") or None,
+            tariff_path=os.environ.get("SPAREFLOW_TARIFF") or None,
         )

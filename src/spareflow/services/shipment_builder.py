@@ -40,6 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spareflow.errors import ParameterError
+from spareflow.services.master import get_site
 from spareflow.services.plan_export import QUANTITY_SCALE, frame_of, scaled
 from spareflow.services.shipments import ShipmentIn, create_shipment
 from spareflow.store.models import Item, Lane, Order, OrderLine, Shipment, ShipmentOrder
@@ -82,6 +83,8 @@ def build(
     trailer is refused naming the order."""
     if not isinstance(window_days, int) or not 0 <= window_days <= MAX_WINDOW_DAYS:
         raise ParameterError("window_days", f"a whole number 0 to {MAX_WINDOW_DAYS}")
+    for site_id in site_ids or []:
+        get_site(session, site_id)
     lines = _open_lines(session, site_ids)
     lanes = _lanes(session)
     skipped: list[dict[str, str]] = []
@@ -90,7 +93,7 @@ def build(
     lines, why = _with_items(lines)
     skipped += why
     if lines.is_empty():
-        return _empty(tariff, today, skipped)
+        return _empty(tariff, today, skipped, dry_run)
 
     lines = lines.sort("order_id", "line_no")
     # the last ship day that still arrives by the order's earliest due date, in the window
@@ -157,6 +160,7 @@ def build(
             ),
         }
     ).with_columns(saving=(pl.col("alone_cost") - pl.col("freight_cost")).round(2))
+    shipments = shipments.cast(EMPTY_SHIPMENTS)  # type: ignore[arg-type]
     orders = pl.DataFrame(
         {
             "order_id": built.order_id,
@@ -393,10 +397,35 @@ def _summary(
     }
 
 
-def _empty(tariff: ClassRateTariff, today: date, skipped: list[dict[str, str]]) -> BuildResult:
-    empty = pl.DataFrame()
+_TEXT, _INT, _REAL = pl.String, pl.Int64, pl.Float64
+EMPTY_SHIPMENTS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "shipment_id": _TEXT, "lane_id": _TEXT, "tariff_lane": _TEXT, "origin": _TEXT,
+    "destination_site_id": _TEXT, "ship_date": pl.Date,
+    "planned_arrival": pl.Datetime("us", "UTC"), "orders": _INT, "handling_units": _INT,
+    "weight_kg": _REAL, "freight_cost": _REAL, "alone_cost": _REAL, "saving": _REAL,
+}  # fmt: skip
+EMPTY_ORDERS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "order_id": _INT, "number": _TEXT, "kind": _TEXT, "shipment_id": _TEXT,
+    "handling_units": _INT, "weight_kg": _REAL, "alone_cost": _REAL,
+}  # fmt: skip
+EMPTY_UNITS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "shipment_id": _TEXT, "order_number": _TEXT, "kind": _TEXT, "pieces": _INT,
+    "length_in": _REAL, "width_in": _REAL, "height_in": _REAL, "weight_lb": _REAL,
+    "density_pcf": _REAL, "freight_class": _TEXT,
+}  # fmt: skip
+
+
+def _empty(
+    tariff: ClassRateTariff, today: date, skipped: list[dict[str, str]], dry_run: bool
+) -> BuildResult:
+    """Nothing to ship: empty tables with their columns."""
+    shipments = pl.DataFrame(schema=EMPTY_SHIPMENTS)
     return BuildResult(
-        empty, empty, empty, skipped, _summary(tariff, today, 0, empty, skipped, False)
+        shipments,
+        pl.DataFrame(schema=EMPTY_ORDERS),
+        pl.DataFrame(schema=EMPTY_UNITS),
+        skipped,
+        _summary(tariff, today, 0, shipments, skipped, dry_run),
     )
 
 

@@ -7,7 +7,7 @@ events. A user scoped to sites sees shipments with either end at one of theirs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -127,6 +127,49 @@ def create_shipment(
         return _out(session, made)
 
     return idempotency.create(ctx, request, who, key, body, work)
+
+
+class BuildIn(In):
+    ship_date: date | None = None  # day 0 of the window; default today (UTC)
+    window_days: Annotated[int, Field(ge=0, le=60)] = 2
+    site_ids: Annotated[list[Id] | None, Field(max_length=100)] = None
+    dry_run: bool = False
+
+
+class BuildOut(Out):
+    summary: dict[str, Any]
+    shipments: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    skipped: list[dict[str, str]]
+
+
+@router.post("/shipments/build", response_model=BuildOut)
+def build_shipments(body: BuildIn, ctx: Ctx, who: User) -> BuildOut:
+    """Build shipments from released transfer orders (packed, classed, consolidated per
+    lane and ship window, rated with the server's LTL tariff: ``SPAREFLOW_TARIFF``, else
+    the SAMPLE one) and record them unless ``dry_run``. A scoped caller builds only
+    orders between their own sites; ``site_ids`` narrows further."""
+    from spareflow.data.tariff import SAMPLE_TARIFF, load_tariff
+    from spareflow.services.shipment_builder import build
+
+    for site_id in body.site_ids or []:
+        who.require_site(site_id)
+    if not body.dry_run:
+        who.require("shipments.write")
+    sites = body.site_ids if body.site_ids is not None else who.site_filter()
+    tariff = load_tariff(ctx.settings.tariff_path or SAMPLE_TARIFF)
+    today = body.ship_date or datetime.now(UTC).date()
+    with unit_of_work(ctx.factory) as session:
+        result = build(
+            session, tariff, today, window_days=body.window_days, site_ids=sites,
+            dry_run=body.dry_run,
+        )  # fmt: skip
+    return BuildOut(
+        summary=result.summary,
+        shipments=result.shipments.to_dicts(),
+        orders=result.orders.to_dicts(),
+        skipped=result.skipped,
+    )
 
 
 @router.get("/shipments", response_model=PageOut[ShipmentOut])
