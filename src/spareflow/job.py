@@ -115,9 +115,11 @@ def _demo_operations(
     (``OUT/spareflow.db``), the plan's orders to place now drafted there, and a year of
     month of KPIs from its ledger (``OUT/operations.json``)."""
     import json
+    import os
     from datetime import UTC, datetime, timedelta
 
     from spareflow.data.demo import DEMO_END
+    from spareflow.job_coordination import run_day
     from spareflow.services.bulk_import import import_dataset
     from spareflow.services.kpis import compute
     from spareflow.services.plan_bridge import draft_orders
@@ -150,6 +152,13 @@ def _demo_operations(
         end = datetime(DEMO_END.year, DEMO_END.month, DEMO_END.day, tzinfo=UTC) + timedelta(1)
         with unit_of_work(factory) as session:
             kpis = compute(session, end - timedelta(days=30), end).as_dict()
+        if progress is not None:
+            progress("day of coordination", 0, 1)
+        coordination = run_day(
+            factory, root, DEMO_END + timedelta(days=1), os.environ.get("SPAREFLOW_MQTT_URL")
+        )
+        if progress is not None:
+            progress("day of coordination", 1, 1)
     finally:
         engine.dispose()
     report = {
@@ -163,7 +172,7 @@ def _demo_operations(
         "until orders flow through the store",
     }
     path = write_text(json.dumps(report, indent=2) + "\n", root / "operations.json")
-    return {"store": store, "operations": path}
+    return {"store": store, "operations": path, **coordination}
 
 
 def run_demo(

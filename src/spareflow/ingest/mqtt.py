@@ -126,6 +126,11 @@ class MqttIngest:
 
     # --- the storing thread ----------------------------------------------------------
 
+    def subscribed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the subscription; True once it is in place
+        (publish after this, or a non-retained message may pass before the ingest)."""
+        return self._subscribed.wait(timeout)
+
     def stop(self) -> None:
         """Finish the batch in hand, then return from :meth:`run`."""
         self._stop.set()
