@@ -94,6 +94,13 @@ def drp(
     default_supplier: Annotated[
         str | None, typer.Option(help="Supplier of released purchases with none known.")
     ] = None,
+    through: Annotated[
+        str | None,
+        typer.Option(
+            help="With --release: draft those due up to this day (YYYY-MM-DD), one order "
+            "per lane and release day; default the first bucket."
+        ),
+    ] = None,
 ) -> None:
     """Distribution requirements planning over the store's network: every echelon,
     planned orders pegged to their demand, kept as a run (and drafted with --release)."""
@@ -106,6 +113,12 @@ def drp(
             first = None if start is None else date.fromisoformat(start)
         except ValueError:
             raise ParameterError("--start", f"a date YYYY-MM-DD, got {start!r}") from None
+        try:
+            last = None if through is None else date.fromisoformat(through)
+        except ValueError:
+            raise ParameterError("--through", f"a date YYYY-MM-DD, got {through!r}") from None
+        if last is not None and not release:
+            raise ParameterError("--through", "goes with --release")
         options = service.DrpOptions(
             bucket=bucket, horizon=horizon, start=first, history_days=history_days,
             periods_of_supply=periods_of_supply, safety_stock=safety_stock,
@@ -117,7 +130,9 @@ def drp(
             run = service.store_run(session, result, user)
             run_id = run.run_id
             made = (
-                service.release(session, run_id, user, default_supplier=default_supplier)
+                service.release(
+                    session, run_id, user, default_supplier=default_supplier, through=last
+                )
                 if release
                 else []
             )

@@ -62,10 +62,15 @@ def ingest_mqtt(
 
         topics = topic or ["spareflow/telemetry/#"]
         ingest = MqttIngest(factory, address, topics, client_id, session_expiry)
-        print(
-            f"subscribed to {', '.join(topics)} at {address.host}:{address.port}", file=sys.stderr
-        )
-        summary = ingest.run(until_idle, show)
+
+        def subscribed() -> None:  # once the broker has confirmed: publish from now on
+            print(
+                f"subscribed to {', '.join(topics)} at {address.host}:{address.port}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        summary = ingest.run(until_idle, show, on_subscribed=subscribed)
         engine.dispose()
     except SpareflowError as exc:
         raise fail(exc) from None

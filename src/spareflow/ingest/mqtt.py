@@ -141,6 +141,7 @@ class MqttIngest:
         until_idle: float | None = None,
         progress: Callable[[IngestSummary], None] | None = None,
         connect_timeout: float = 10.0,
+        on_subscribed: Callable[[], None] | None = None,
     ) -> IngestSummary:
         """Ingest until :meth:`stop` (or SIGINT/SIGTERM in the main thread), or until no
         message has come for ``until_idle`` seconds."""
@@ -164,6 +165,8 @@ class MqttIngest:
                     f"--broker: no subscription to {', '.join(self.topics)} at "
                     f"{self.broker.host}:{self.broker.port} within {connect_timeout:g} s"
                 )
+            if on_subscribed is not None:
+                on_subscribed()
             while True:
                 self._wake.wait(self.flush_seconds)
                 self._wake.clear()

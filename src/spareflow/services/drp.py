@@ -514,9 +514,11 @@ def release(
 ) -> list[OrderView]:
     """Draft purchase and transfer orders from a run's planned orders: those named, else
     every one released on or before ``through`` (default: the run's first bucket, so the
-    ones due now and past due). One order per kind, receiving site and source; lines due
-    on the receipt date. A planned order released before is refused (Conflict), all or
-    nothing.
+    ones due now and past due). One order per kind, receiving site, source and release
+    date (the past due ones count as due in the first bucket); lines due on the receipt
+    date. Releasing a few days ahead (``through``) so gives one transfer a day per lane,
+    which ``spareflow shipments build`` can consolidate. A planned order released before
+    is refused (Conflict), all or nothing.
 
     ``site_ids`` (None: every site) limits a release to planned orders whose receiving
     site and source site are all among them, as for an order made by hand: a named one
@@ -558,7 +560,8 @@ def release(
             "planned_order_ids",
         )
     rows = [r for r in rows if r.order_id is None]
-    groups: dict[tuple[str, str, str | None, str | None], list[DrpPlannedOrder]] = {}
+    first = date.fromisoformat(str(run.options.get("start")))
+    groups: dict[tuple[str, str, str | None, str | None, date], list[DrpPlannedOrder]] = {}
     for r in rows:
         supplier = r.supplier_id or (default_supplier if r.kind == "purchase" else None)
         if r.kind == "purchase" and supplier is None:
@@ -567,9 +570,10 @@ def release(
                 f"planned order {r.planned_order_id} buys {r.item_id} for {r.site_id} from no "
                 "known supplier: add a sourcing rule or give a default supplier",
             )
-        groups.setdefault((r.kind, r.site_id, r.source_site_id, supplier), []).append(r)
+        day = max(r.release_date, first)  # past due ones go with the first bucket's
+        groups.setdefault((r.kind, r.site_id, r.source_site_id, supplier, day), []).append(r)
     made: list[OrderView] = []
-    for (kind, site, source, supplier), members in groups.items():
+    for (kind, site, source, supplier, _day), members in groups.items():
         view = orders.create(
             session, kind, site,
             [LineIn(m.item_id, m.quantity, due_date=m.receipt_date) for m in members],
