@@ -5,6 +5,7 @@ walkthrough itself, with curl."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import shutil
@@ -18,15 +19,18 @@ from typing import Any
 
 import pytest
 
+from store_backends import require_mqtt
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 TITLE = "### First steps: from an empty store to MTTR"
+LOGISTICS = "### First steps in logistics: from lanes to a live alert"
 
 
-def walkthrough() -> str:
-    """The one ```sh block of the README's "First steps" subsection."""
+def walkthrough(title: str = TITLE) -> str:
+    """The one ```sh block of the README's subsection ``title``."""
     text = README.read_text(encoding="utf-8")
-    assert text.count(TITLE + "\n") == 1, f"README.md has no single {TITLE!r} subsection"
-    section = text.split(TITLE + "\n", 1)[1]
+    assert text.count(title + "\n") == 1, f"README.md has no single {title!r} subsection"
+    section = text.split(title + "\n", 1)[1]
     section = section.split("\n## ", 1)[0].split("\n### ", 1)[0]
     assert section.count("```sh\n") == 1, "the subsection should hold exactly one ```sh block"
     return section.split("```sh\n", 1)[1].split("\n```\n", 1)[0] + "\n"
@@ -65,11 +69,12 @@ def json_lines(output: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_readme_first_steps_run_as_written(tmp_path: Path) -> None:
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not on PATH; the README walkthrough calls the API with curl")
-    script = tmp_path / "first-steps.sh"
-    script.write_text(walkthrough(), encoding="utf-8")
+def run_walkthrough(tmp_path: Path, text: str) -> tuple[str, Path]:
+    """Run ``text`` with ``sh -e`` in a fresh directory, the venv's spareflow first on
+    PATH and no SPAREFLOW_ variables; its output (and serve.log, if any) once it exited
+    0 with no server left behind and a SQLite store in the directory."""
+    script = tmp_path / "walkthrough.sh"
+    script.write_text(text, encoding="utf-8")
     work = tmp_path / "store"
     work.mkdir()
     venv_bin = str(Path(sys.executable).parent)
@@ -90,7 +95,7 @@ def test_readme_first_steps_run_as_written(tmp_path: Path) -> None:
             start_new_session=True,  # its own process group: the server goes with it
         )
         try:
-            code = proc.wait(timeout=180)
+            code = proc.wait(timeout=300)
         except subprocess.TimeoutExpired:
             code = None
         finally:
@@ -109,8 +114,14 @@ def test_readme_first_steps_run_as_written(tmp_path: Path) -> None:
     assert code == 0, f"the walkthrough {ended}:\n{detail}"
     assert not listening(port), "a server still answers after the walkthrough"
     assert (work / "spareflow.db").exists(), "the store should be SQLite in the directory"
+    return detail, work
 
-    answers = json_lines(output)
+
+def test_readme_first_steps_run_as_written(tmp_path: Path) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not on PATH; the README walkthrough calls the API with curl")
+    detail, _work = run_walkthrough(tmp_path, walkthrough())
+    answers = json_lines(detail)
     orders = [a for a in answers if a.get("number") == "PO-000001"]
     assert [o["status"] for o in orders] == ["draft", "confirmed", "received"], detail
     assert orders[-1]["lines"][0]["quantity_received"] == "4", detail
@@ -127,3 +138,27 @@ def test_readme_first_steps_run_as_written(tmp_path: Path) -> None:
     assert kpis["mttr"]["hours"]["count"] == 1, detail
     assert 3.99 < kpis["mttr"]["hours"]["mean"] < 4.1, detail  # failed four hours ago
     assert kpis["fill_rate"]["value"] == 1.0, detail
+
+
+def test_readme_logistics_first_steps_run_as_written(tmp_path: Path) -> None:
+    """Lanes, a DRP released three days ahead, the transfers released and consolidated
+    into rated shipments, a van route, and a tracker's messages through the real broker
+    raising the late alert."""
+    require_mqtt()
+    detail, work = run_walkthrough(tmp_path, walkthrough(LOGISTICS))
+    assert "2 lanes and 2 sourcing rules added" in detail, detail
+    assert "4 orders ship in 2 shipments: 343.84 against 702.42 alone (saving 358.58)" in detail
+    shipments = list(csv.DictReader((work / "ship" / "shipments.csv").open()))
+    assert [(r["lane_id"], r["orders"]) for r in shipments] == [
+        ("DC01-S02", "1"), ("DC01-S03", "3"),
+    ], detail  # fmt: skip
+    route = list(csv.DictReader((work / "route.csv").open()))
+    assert sorted(r["stop_id"] for r in route) == ["HH-EAST", "HH-NORTH", "HH-SOUTH", "HH-WEST"]
+    alerts = (work / "alerts.txt").read_text().splitlines()
+    assert alerts == [
+        "alert: SHP-20261102-0001 departed at 2026-11-03T12:00:00+00:00",
+        "alert: SHP-20261102-0001 late at 2026-11-05T09:00:00+00:00",
+    ], detail
+    consolidation = next(a for a in json_lines(detail) if "consolidation_rate" in a)
+    assert (consolidation["orders"], consolidation["consolidation_rate"]) == (4, 0.75), detail
+    assert consolidation["saving"] == "358.58", detail

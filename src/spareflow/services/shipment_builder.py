@@ -155,8 +155,9 @@ def build(
             "handling_units": built.shipment_units,
             "weight_kg": np.round(built.shipment_weight_lb / KG_TO_LB, 3),
             "freight_cost": np.round(built.shipment_price, 2),
-            "alone_cost": np.round(
-                np.bincount(built.order_shipment, built.order_alone_price, len(ids)), 2
+            "alone_cost": np.round(  # the orders' costs in cents, as recorded
+                np.bincount(built.order_shipment, np.round(built.order_alone_price, 2), len(ids)),
+                2,
             ),
         }
     ).with_columns(saving=(pl.col("alone_cost") - pl.col("freight_cost")).round(2))
