@@ -7,6 +7,7 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -200,20 +201,52 @@ def orders_draft(
     print(f"{len(lines):,} draft orders created", file=sys.stderr)
 
 
+StartOpt = Annotated[str, typer.Option(help="Period start, YYYY-MM-DD (UTC) or ISO time.")]
+EndOpt = Annotated[str, typer.Option(help="Period end (exclusive), YYYY-MM-DD or ISO time.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the KPIs as JSON here.")]
+
+
 def kpis(
-    start: Annotated[str, typer.Option(help="Period start, YYYY-MM-DD (UTC) or ISO time.")],
-    end: Annotated[str, typer.Option(help="Period end (exclusive), YYYY-MM-DD or ISO time.")],
+    start: StartOpt,
+    end: EndOpt,
     site: Annotated[
         list[str] | None, typer.Option("--site", help="Only this site (repeatable).")
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the KPIs as JSON here.")] = None,
+    out: OutOpt = None,
 ) -> None:
     """Operations KPIs for a period: lead times, accuracy, fill rate, OTIF, MTTR ..."""
+    from spareflow.services.kpis import compute
+
+    _report(compute, start, end, site, out)
+
+
+def logistics_kpis(
+    start: StartOpt,
+    end: EndOpt,
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only shipments to or from this site (repeatable)."),
+    ] = None,
+    out: OutOpt = None,
+) -> None:
+    """Logistics KPIs for a period: transit times, on-time delivery, freight cost ..."""
+    from spareflow.services.logistics_kpis import compute
+
+    _report(compute, start, end, site, out)
+
+
+def _report(
+    compute: Callable[[Any, datetime, datetime, list[str] | None], Any],
+    start: str,
+    end: str,
+    site: list[str] | None,
+    out: Path | None,
+) -> None:
+    """A KPI report of the store for [--start, --end) as JSON, on stdout or to ``out``."""
     try:
         import json
 
         from spareflow.data.write import write_text
-        from spareflow.services.kpis import compute
         from spareflow.store.session import unit_of_work
 
         when = [_moment("--start", start), _moment("--end", end)]
@@ -265,6 +298,7 @@ def _safe(url: str) -> str:
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(kpis)
+    app.command("logistics-kpis")(logistics_kpis)
     app.add_typer(user_app, name="user")
     app.add_typer(db_app, name="db")
     app.add_typer(orders_app, name="orders")

@@ -16,7 +16,7 @@ from spareflow.api.routers._common import DbId, IdemKey, page_body, paged
 from spareflow.api.routers.orders import _out as order_out
 from spareflow.api.schemas import In, OrderOut, Out, PageOut
 from spareflow.plan.stock import PlanParams
-from spareflow.services import kpis, plan_runs
+from spareflow.services import kpis, logistics_kpis, plan_runs
 from spareflow.services.users import Principal
 from spareflow.store.models import PlanRun, PlanRunLine
 from spareflow.store.session import unit_of_work
@@ -34,13 +34,37 @@ def get_kpis(
 ) -> dict[str, Any]:
     """KPIs for [start, end) over the given sites (default: all the caller's sites);
     formulas in docs/kpis.md. A KPI with nothing to measure is null, never 0."""
+    sites = _kpi_sites(who, site_id)
+    with unit_of_work(ctx.factory) as session:
+        return kpis.compute(session, start, end, sites).as_dict()
+
+
+@router.get("/kpis/logistics")
+def get_logistics_kpis(
+    ctx: Ctx,
+    who: User,
+    start: AwareDatetime,
+    end: AwareDatetime,
+    site_id: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Logistics KPIs for [start, end) over shipments to or from the given sites (default:
+    all the caller's sites): transit times per lane, on-time delivery, freight cost per
+    shipment, kg and unit, consolidation; formulas in docs/kpis.md. Nothing to measure is
+    null, never 0."""
+    sites = _kpi_sites(who, site_id)
+    with unit_of_work(ctx.factory) as session:
+        return logistics_kpis.compute(session, start, end, sites).as_dict()
+
+
+def _kpi_sites(who: Principal, site_id: list[str] | None) -> list[str] | None:
+    """The sites a KPI report covers: those named (each within the caller's scope), else
+    the caller's scope (None: every site)."""
     scope = who.site_filter()
     sites = list(site_id) if site_id else scope
     if scope is not None and sites is not None:
         for s in sites:
             who.require_site(s)
-    with unit_of_work(ctx.factory) as session:
-        return kpis.compute(session, start, end, sites).as_dict()
+    return sites
 
 
 class PlanRunIn(In):
