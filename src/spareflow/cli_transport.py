@@ -1,6 +1,6 @@
-"""Transport commands of the ``spareflow`` CLI: freight classes (more to come: rating,
-shipments, routes). Registered on the main app by ``spareflow.cli``; same rules: one line
-per user error on stderr and exit code 2, never a traceback.
+"""Transport commands of the ``spareflow`` CLI: freight classes, LTL rating with the
+cheapest mode, routes. Registered on the main app by ``spareflow.cli``; same rules: one
+line per user error on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -8,12 +8,27 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from spareflow.cli_ops import fail
 from spareflow.errors import ParameterError, SpareflowError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+    from numpy.typing import NDArray
+
+    from spareflow.data.validate import FaultLog
+    from spareflow.transport.freight import Rounding
+    from spareflow.transport.modes import FtlTariff
+    from spareflow.transport.rating import ClassRateTariff
+
+#: Truckload defaults of ``spareflow rate``: a 53-ft dry van, all in (fuel included).
+#: Illustrative round figures, not a market quote: pass your carrier's rates.
+FTL_RATE_PER_MILE = 2.50
+FTL_MINIMUM = 900.0
 
 
 def freight_class(
@@ -85,6 +100,281 @@ def freight_class(
     counts = table.group_by("freight_class").len().sort("len", descending=True)
     summary = ", ".join(f"class {c}: {n:,}" for c, n in counts.iter_rows())
     print(f"{table.height:,} handling units classified ({summary}); wrote {out}", file=sys.stderr)
+
+
+def rate(
+    lines: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LINES",
+            help="Freight lines: shipment_id, lane, weight_lb, and freight_class or "
+            "length_in, width_in, height_in; optional ship_date, accessorials (names "
+            "separated by ';'), miles (CSV, Parquet or Excel).",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="One row per shipment (.csv, .parquet or .xlsx)."),
+    ],
+    tariff: Annotated[
+        Path | None,
+        typer.Option(
+            help="Class-rate tariff (JSON); default: the shipped sample (invented rates)."
+        ),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(help="The date for lines without a ship_date (default: today)."),
+    ] = None,
+    rounding: Annotated[
+        str,
+        typer.Option(help="Dimensions as measured (exact), up to the inch (ceil), or nearest."),
+    ] = "exact",
+    ftl_rate_per_mile: Annotated[
+        float,
+        typer.Option(
+            "--ftl-rate-per-mile",
+            help="Truckload price per mile, fuel included (the default is illustrative).",
+        ),
+    ] = FTL_RATE_PER_MILE,
+    ftl_minimum: Annotated[
+        float,
+        typer.Option(
+            "--ftl-minimum", help="Truckload minimum charge per load (the default is illustrative)."
+        ),
+    ] = FTL_MINIMUM,
+) -> None:
+    """LTL charge of every shipment from a class-rate tariff (deficit weight, mixed classes,
+    discount, minimum charges, FAK, fuel, accessorials once per shipment) and, for
+    shipments with miles, the full-truckload price and the cheaper of the two modes."""
+    try:
+        import numpy as np
+
+        from spareflow.data.load import load_rate_lines
+        from spareflow.data.tariff import SAMPLE_TARIFF, load_tariff
+        from spareflow.data.write import check_table_path, write_table
+        from spareflow.transport.freight import ROUNDINGS
+        from spareflow.transport.modes import FtlTariff
+
+        if rounding not in ROUNDINGS:
+            raise ParameterError("--rounding", f"one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+        try:
+            on = date.fromisoformat(today) if today else date.today()
+        except ValueError:
+            raise ParameterError("--today", f"an ISO date like 2026-11-25, got {today!r}") from None
+        if not (np.isfinite(ftl_rate_per_mile) and ftl_rate_per_mile > 0):
+            raise ParameterError("--ftl-rate-per-mile", f"above zero, got {ftl_rate_per_mile}")
+        if not (np.isfinite(ftl_minimum) and ftl_minimum >= 0):
+            raise ParameterError("--ftl-minimum", f"zero or more, got {ftl_minimum}")
+        check_table_path(out)
+        rates = load_tariff(tariff or SAMPLE_TARIFF)
+        frame = load_rate_lines(lines)
+        table = _rate_table(
+            frame,
+            rates,
+            lines.name,
+            on,
+            rounding,
+            FtlTariff(rate_per_mile=ftl_rate_per_mile, minimum_charge=ftl_minimum),
+        )
+        write_table(table, out)
+    except SpareflowError as exc:
+        raise fail(exc) from None
+    if rates.sample:
+        print("note: the SAMPLE tariff's rates are invented; pass --tariff for real ones",
+              file=sys.stderr)  # fmt: skip
+    modes = table.group_by("cheapest_mode").len().sort("cheapest_mode")
+    cheapest = ", ".join(f"{m}: {n:,}" for m, n in modes.iter_rows())
+    print(
+        f"{table.height:,} shipments ({frame.height:,} lines) rated, LTL total "
+        f"{table['total'].sum():,.2f}; cheapest mode {cheapest}; wrote {out}",
+        file=sys.stderr,
+    )
+
+
+def _rate_table(
+    frame: pl.DataFrame,
+    tariff: ClassRateTariff,
+    file: str,
+    today: date,
+    rounding: Rounding,
+    ftl: FtlTariff,
+) -> pl.DataFrame:
+    """One row per shipment (in order of first appearance) of the lines in ``frame``
+    (validated by ``load_rate_lines``). Unknown lanes, classes with no rate on their lane
+    and accessorials not in the tariff are faults naming ``file``, row and column."""
+    import numpy as np
+    import polars as pl
+
+    from spareflow.data.validate import FaultLog
+    from spareflow.errors import Fault, InputError
+    from spareflow.transport.freight import CUBIC_INCHES_PER_FOOT, round_dimensions
+    from spareflow.transport.modes import cheapest_mode, ftl_price
+    from spareflow.transport.rating import CLASSES, rate_ltl
+
+    def floats(name: str) -> NDArray[np.float64]:
+        if name not in frame.columns:
+            return np.full(frame.height, np.nan)
+        return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+    weight = floats("weight_lb")
+    sides = [floats(c) for c in ("length_in", "width_in", "height_in")]
+    ids = frame["shipment_id"].to_numpy().astype(str)
+    _, first_seen, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    order = np.argsort(first_seen)  # shipments numbered by first appearance
+    number = np.empty_like(order)
+    number[order] = np.arange(order.size)
+    shipment = number[inverse].astype(np.intp)
+    first = first_seen[order]  # each shipment's first line
+    shipments = first.size
+    classes, derived = _line_classes(frame, weight, sides, today, rounding)
+
+    # lanes and classes as tariff indices (the rated class after FAK), all lines at once
+    lane_names = frame["lane"].to_numpy().astype(str)
+    by_name = np.argsort(np.array(tariff.lanes))
+    sorted_lanes = np.array(tariff.lanes)[by_name]
+    at = np.clip(np.searchsorted(sorted_lanes, lane_names), 0, sorted_lanes.size - 1)
+    known_lane = sorted_lanes[at] == lane_names
+    lane = by_name[at].astype(np.intp)
+    by_class = np.argsort(np.array(CLASSES))
+    actual = by_class[np.searchsorted(np.array(CLASSES)[by_class], classes)]
+    rated_as = np.array([CLASSES.index(tariff.fak.get(c, c)) for c in CLASSES])  # 18 classes
+    freight_class = rated_as[actual].astype(np.intp)
+    no_rate = known_lane & np.isnan(tariff.rates[lane, freight_class, :]).any(axis=1)
+
+    log = FaultLog()
+    shown = ", ".join(tariff.lanes[:5]) + (", ..." if len(tariff.lanes) > 5 else "")
+    for k in np.flatnonzero(~known_lane)[: log.cap]:
+        message = f"not a lane of the tariff ({len(tariff.lanes)} lanes: {shown})"
+        log.add(Fault(file, message, int(k) + 2, "lane", str(lane_names[k])))
+    for k in np.flatnonzero(no_rate)[: log.cap]:
+        how = " (class from density)" if derived[k] else ""
+        mapped = CLASSES[freight_class[k]]
+        fak = f" (rated as {mapped}, FAK)" if actual[k] != freight_class[k] else ""
+        message = f"no rate for class {classes[k]}{how}{fak} on lane {lane_names[k]}"
+        log.add(Fault(file, message, int(k) + 2, "freight_class", str(classes[k])))
+    charged = _accessorials(frame, shipment, shipments, tariff, file, log)
+    if log.total:
+        raise InputError(log.faults, log.truncated)
+
+    rated = rate_ltl(tariff, shipment, lane, freight_class, weight, charged)
+    lines = np.bincount(shipment, minlength=shipments)
+    prices = {"ltl": rated.total}
+    table: dict[str, object] = {
+        "shipment_id": ids[first],
+        "lane": lane_names[first],
+        "lines": lines,
+        "weight_lb": rated.weight_lb,
+        "billed_weight_lb": rated.billed_weight_lb,
+        **{
+            name: np.round(getattr(rated, name), 2)
+            for name in ("gross", "net_linehaul", "fuel", "accessorials", "total")
+        },
+        "minimum_applied": rated.floor_applied,
+    }
+    if "miles" in frame.columns:
+        # a line is a handling unit on the floor; lines without dimensions add no cube
+        inches = [np.nan_to_num(round_dimensions(side, rounding)) for side in sides]
+        cube = inches[0] * inches[1] * inches[2] / CUBIC_INCHES_PER_FOOT
+        miles = floats("miles")[first]
+        priced = np.isfinite(miles)  # no miles: no truckload price
+        truckload = np.full(shipments, np.inf)
+        truckload[priced] = ftl_price(
+            miles[priced],
+            rated.weight_lb[priced],
+            lines[priced].astype(np.float64),
+            np.bincount(shipment, weights=cube, minlength=shipments)[priced].astype(np.float64),
+            ftl,
+        )  # infinity where the load does not fit one trailer
+        prices["ftl"] = truckload
+        shown_ftl = np.where(np.isfinite(truckload), np.round(truckload, 2), np.nan)
+        table["ftl_total"] = pl.Series(shown_ftl).fill_nan(None)
+    mode, price = cheapest_mode(prices)
+    table["cheapest_mode"] = mode
+    table["cheapest_total"] = np.round(price, 2)
+    return pl.DataFrame(table)
+
+
+def _line_classes(
+    frame: pl.DataFrame,
+    weight: NDArray[np.float64],
+    sides: list[NDArray[np.float64]],
+    today: date,
+    rounding: Rounding,
+) -> tuple[NDArray[np.str_], NDArray[np.bool_]]:
+    """Each line's class, as given or (where blank) from its density on the scale in
+    force on its ship_date (``today`` without one); and where it came from density."""
+    import numpy as np
+    import polars as pl
+
+    from spareflow.transport.freight import SCALES, classify
+
+    given = (
+        frame["freight_class"].fill_null("").to_numpy().astype(str)
+        if "freight_class" in frame.columns
+        else np.full(frame.height, "")
+    )
+    derived = given == ""
+    if not derived.any():
+        return given, derived
+    ship = (
+        frame["ship_date"].cast(pl.Date).to_numpy().astype("datetime64[D]")[derived]
+        if "ship_date" in frame.columns
+        else None
+    )
+    start = min(scale.effective_from for scale in SCALES)
+    if today < start and (ship is None or np.isnat(ship).any()):
+        raise ParameterError(
+            "--today",
+            f"{today.isoformat()} is before {start.isoformat()}, the first density scale on "
+            "file, and lines without a ship_date or freight_class need it",
+        )
+    length, width, height = (side[derived] for side in sides)
+    found = classify(length, width, height, weight[derived], ship, today=today, rounding=rounding)
+    classes = given.astype(object)
+    classes[derived] = found.freight_class
+    return classes.astype(str), derived
+
+
+def _accessorials(
+    frame: pl.DataFrame,
+    shipment: NDArray[np.intp],
+    shipments: int,
+    tariff: ClassRateTariff,
+    file: str,
+    log: FaultLog,
+) -> list[list[str]]:
+    """Per shipment, the union of its lines' accessorials (names separated by ";");
+    names not in the tariff go to ``log``, naming file, row and column."""
+    import polars as pl
+
+    from spareflow.errors import Fault
+
+    charged: list[list[str]] = [[] for _ in range(shipments)]
+    if "accessorials" not in frame.columns:
+        return charged
+    names = (
+        frame.select(
+            pl.int_range(pl.len()).alias("line"),
+            pl.Series("shipment", shipment),
+            pl.col("accessorials").cast(pl.String).str.split(";").alias("name"),
+        )
+        .explode("name")
+        .with_columns(pl.col("name").str.strip_chars())
+        .filter(pl.col("name").str.len_bytes() > 0)
+    )
+    unknown = names.filter(~pl.col("name").is_in(list(tariff.accessorials)))
+    offered = ", ".join(sorted(tariff.accessorials)) or "none"
+    for k, _, name in unknown.head(log.cap).iter_rows():
+        log.add(
+            Fault(
+                file, f"not an accessorial of the tariff ({offered})", k + 2, "accessorials", name
+            )
+        )
+    union = names.unique(["shipment", "name"], maintain_order=True)
+    for s, name in union.select("shipment", "name").iter_rows():
+        charged[s].append(name)
+    return charged
 
 
 def _hours(text: str, option: str) -> tuple[float, float]:
@@ -205,4 +495,5 @@ def route(
 
 def register(app: typer.Typer) -> None:
     app.command(name="freight-class")(freight_class)
+    app.command(name="rate")(rate)
     app.command(name="route")(route)

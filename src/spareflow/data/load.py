@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from spareflow.data.schema import (
     HANDLING_UNITS,
     POLICY_PARAMS,
     PROMISE_LINES,
+    RATE_LINES,
     REQUIRED_TABLES,
     STANDALONE_DEMAND,
     STOPS,
@@ -350,16 +352,19 @@ def load_checked_table(
     parsed = read_table(p, table, log)
     frame = None if parsed is None else parsed.frame
     if parsed is not None and parsed.complete and frame is not None:
-        numbered = frame.with_row_index("_row", offset=2)
-        for bad, column, message in checks(frame):
-            rows = numbered.filter(bad.fill_null(False)).select(
-                "_row", pl.col(column).cast(pl.String)
-            )
-            if rows.height:
-                log.add_rows(p.name, rows, column, message, column)
+        _check_rows(frame, checks(frame), p.name, log)
     if log.total or frame is None:
         raise InputError(log.faults, log.truncated)
     return frame
+
+
+def _check_rows(frame: pl.DataFrame, checks: list[RowCheck], file: str, log: FaultLog) -> None:
+    """One fault per row where a check's expression holds, naming file, row and column."""
+    numbered = frame.with_row_index("_row", offset=2)
+    for bad, column, message in checks:
+        rows = numbered.filter(bad.fill_null(False)).select("_row", pl.col(column).cast(pl.String))
+        if rows.height:
+            log.add_rows(file, rows, column, message, column)
 
 
 def load_policy_params(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
@@ -405,6 +410,114 @@ def load_handling_units(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
         return out
 
     return load_checked_table(path, HANDLING_UNITS, checks, max_faults)
+
+
+_DIMENSIONS = ("length_in", "width_in", "height_in")
+
+
+def load_rate_lines(path: str | Path, max_faults: int = 50) -> pl.DataFrame:
+    """Freight lines to rate (see ``RATE_LINES``), validated: weight, and dimensions where
+    given, above zero; ``freight_class`` an NMFC class (returned as written in
+    ``rating.CLASSES``: 85.0 -> "85", null where blank); then, on the clean values, a
+    class or all three dimensions on every line, no ship date needing a density class
+    before the first scale on file, and one lane and one distance (``miles``) per
+    shipment. Lanes, classes and accessorials are checked against the tariff by the
+    caller."""
+    from spareflow.transport.freight import SCALES
+    from spareflow.transport.rating import CLASSES
+
+    first = min(scale.effective_from for scale in SCALES)
+    text = pl.col("freight_class").cast(pl.String).str.strip_chars()
+    canonical = text.cast(pl.Float64, strict=False).replace_strict(
+        {float(c): c for c in CLASSES}, default=None, return_dtype=pl.String
+    )
+
+    def checks(frame: pl.DataFrame) -> list[RowCheck]:
+        out: list[RowCheck] = [
+            (pl.col(c) <= 0, c, "must be above zero")
+            for c in ("weight_lb", *_DIMENSIONS)
+            if c in frame.columns
+        ]
+        if "freight_class" in frame.columns:
+            named = ", ".join(CLASSES)
+            out.append(
+                (
+                    (text != "") & canonical.is_null(),
+                    "freight_class",
+                    f"not an NMFC class ({named})",
+                )
+            )
+        return out
+
+    frame = load_checked_table(path, RATE_LINES, checks, max_faults)
+    if "freight_class" in frame.columns:
+        frame = frame.with_columns(canonical.alias("freight_class"))
+    log = FaultLog(cap=max_faults)
+    file = Path(path).name
+    _check_rows(frame, _shipment_checks(frame, file, first, log), file, log)
+    if log.total:
+        raise InputError(log.faults, log.truncated)
+    return frame
+
+
+def _shipment_checks(frame: pl.DataFrame, file: str, first: date, log: FaultLog) -> list[RowCheck]:
+    """Checks of rate lines with clean values: a class or the dimensions to find it, a
+    ship date on a density scale where one is needed, one lane and one distance per
+    shipment."""
+    columns = frame.columns
+    no_class = (
+        pl.col("freight_class").is_null() if "freight_class" in columns else pl.lit(value=True)
+    )
+    absent = [d for d in _DIMENSIONS if d not in columns]
+    out: list[RowCheck] = []
+    if not absent:
+        out += [
+            (
+                no_class & pl.col(d).is_null(),
+                d,
+                "missing value: no freight_class on this row, so its class comes from density",
+            )
+            for d in _DIMENSIONS
+        ]
+    elif "freight_class" in columns:
+        out.append(
+            (
+                no_class,
+                "freight_class",
+                f"missing value: no {', '.join(absent)} column to find a class from density",
+            )
+        )
+    else:
+        log.add(
+            Fault(
+                file,
+                "needs a freight_class column, or length_in, width_in and height_in "
+                f"(class from density); columns found: {', '.join(columns)}",
+            )
+        )
+    if "ship_date" in columns:
+        early = no_class & (pl.col("ship_date").cast(pl.Date) < first)
+        out.append(
+            (early, "ship_date", f"before {first.isoformat()}, the first density scale on file")
+        )
+    lane = pl.col("lane")
+    out.append(
+        (
+            lane != lane.first().over("shipment_id"),
+            "lane",
+            "lines of one shipment on two lanes: its first line is on another lane",
+        )
+    )
+    if "miles" in columns:
+        miles = pl.col("miles")
+        out.append(
+            (
+                miles.ne_missing(miles.first().over("shipment_id")),
+                "miles",
+                "one distance per shipment: its first line has other miles",
+            )
+        )
+    return out
 
 
 def load_promise_lines(path: str | Path, max_faults: int = 50) -> pl.DataFrame:

@@ -276,6 +276,27 @@ HANDLING_UNITS = Table(
     key=("unit_id",),
 )
 
+#: Freight lines to rate (``spareflow rate``): one row per handling unit or freight line,
+#: pounds and inches; every line of a shipment on one lane of the tariff. The class is
+#: ``freight_class`` where given (a fixed-class item), else from density on the scale in
+#: force on ``ship_date``; ``accessorials`` are names separated by ";", charged once per
+#: shipment; ``miles`` (the same on every line of a shipment) also prices a truckload.
+RATE_LINES = Table(
+    "lines",
+    (
+        _req("shipment_id", Kind.ID),
+        _req("lane", Kind.ID),
+        _req("weight_lb", Kind.NONNEG),
+        _opt("freight_class", Kind.TEXT),
+        _opt("length_in", Kind.NONNEG),
+        _opt("width_in", Kind.NONNEG),
+        _opt("height_in", Kind.NONNEG),
+        _opt("ship_date", Kind.DATE),
+        _opt("accessorials", Kind.TEXT),
+        _opt("miles", Kind.NONNEG),
+    ),
+)
+
 #: Stops to route (``spareflow route``): coordinates in degrees, loads in the vehicles'
 #: capacity unit, windows as HH:MM of the planning day (service starts within them).
 STOPS = Table(
