@@ -792,6 +792,22 @@ def kpis(w: World, label: str) -> None:
             refused(r, role, "read")
 
 
+@probe("GET /kpis/logistics")
+def logistics_kpis(w: World, label: str) -> None:
+    # 600 days: the purchase orders received 490 days ago, two lines at each site
+    window = {"start": (NOW - timedelta(days=600)).isoformat(), "end": NOW.isoformat()}
+    expected = w.get("root", "/kpis/logistics", site_id="A", **window)
+    every = w.get("root", "/kpis/logistics", **window)
+    assert expected["supplier_lead_time_days_by_partner"]["ACME"]["count"] == 2
+    assert every["supplier_lead_time_days_by_partner"]["ACME"]["count"] == 6
+    for role, user in each_role():
+        assert w.get(user, "/kpis/logistics", **window) == expected
+        for sites in (["B"], ["C"], ["A", "B"]):
+            r = w.call(user, "GET", "/kpis/logistics", params={**window, "site_id": sites})
+            assert r.status_code == 403, (user, sites, r.text)
+            refused(r, role, "read")
+
+
 def lines_of_a(w: World, run_id: int, **params: Any) -> list[dict[str, Any]]:
     return [
         line
@@ -1053,6 +1069,32 @@ def freight_class(w: World, label: str) -> None:
         assert r.status_code == 200 and r.json()[0]["freight_class"] == "125", r.text
 
 
+@probe("POST /rate")
+def rate(w: World, label: str) -> None:
+    """Pure reckoning on the sample tariff: no site, every role."""
+    line = {"shipment_id": "S", "lane": "Z1-Z2", "weight_lb": 400, "freight_class": "125"}
+    for _, user in each_role():
+        r = w.call(user, "POST", "/rate", json={"lines": [line]})
+        assert r.status_code == 200 and r.json()[0]["total"] == "164.55", r.text
+
+
+@probe("POST /shipments/build")
+def build_shipments(w: World, label: str) -> None:
+    """A scoped caller builds only orders between its own sites (A has no transfer to
+    itself: nothing); naming another site is as if it did not exist, and nothing is
+    recorded either way."""
+    body = {"ship_date": "2026-11-25", "dry_run": True}
+    before = snapshot(w)
+    for _, user in each_role():
+        r = w.call(user, "POST", "/shipments/build", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["summary"]["orders"] == 0 and r.json()["shipments"] == [], r.text
+        for site in ("B", "C"):
+            not_found(w.call(user, "POST", "/shipments/build",
+                             json={**body, "site_ids": ["A", site]}), user)  # fmt: skip
+    assert snapshot(w) == before
+
+
 @pytest.mark.parametrize("label", sorted(PROBES))
 def test_cross_site(world: World, label: str) -> None:
     PROBES[label](world, label)
@@ -1086,6 +1128,7 @@ def test_every_route_family_is_probed() -> None:
         "/drp-runs",
         "/shipments",
         "/freight-class",
+        "/rate",
         "/promise",
         "/allocation",
     }

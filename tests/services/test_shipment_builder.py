@@ -130,7 +130,7 @@ def test_released_transfers_are_consolidated_and_rated(
 def test_a_build_records_shipments_once(
     store: tuple[sessionmaker[Session], dict[str, str]],
 ) -> None:
-    factory, numbers = store
+    factory, _numbers = store
     with unit_of_work(factory) as s:
         got = build(s, TARIFF, TODAY)
     (shipment_id,) = got.shipments["shipment_id"].to_list()

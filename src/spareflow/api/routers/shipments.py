@@ -19,6 +19,7 @@ from spareflow.api import idempotency
 from spareflow.api.deps import Ctx, Paging, User
 from spareflow.api.routers._common import IdemKey, page_body, paged
 from spareflow.api.schemas import Dec, Id, In, Money, Out, PageOut
+from spareflow.errors import NotFound
 from spareflow.services import access, shipments
 from spareflow.store.models import Shipment
 from spareflow.store.session import unit_of_work
@@ -152,11 +153,13 @@ def build_shipments(body: BuildIn, ctx: Ctx, who: User) -> BuildOut:
     from spareflow.data.tariff import SAMPLE_TARIFF, load_tariff
     from spareflow.services.shipment_builder import build
 
-    for site_id in body.site_ids or []:
-        who.require_site(site_id)
     if not body.dry_run:
         who.require("shipments.write")
-    sites = body.site_ids if body.site_ids is not None else who.site_filter()
+    scope = who.site_filter()
+    for site_id in body.site_ids or []:
+        if scope is not None and site_id not in scope:  # as if it did not exist
+            raise NotFound(f"site {site_id!r} does not exist")
+    sites = body.site_ids if body.site_ids is not None else scope
     tariff = load_tariff(ctx.settings.tariff_path or SAMPLE_TARIFF)
     today = body.ship_date or datetime.now(UTC).date()
     with unit_of_work(ctx.factory) as session:
