@@ -5,30 +5,14 @@ file, row and column, nothing kept), a DRP run written and released."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from cli_runner import spareflow as run_spareflow
+from cli_runner import sqlite_store as spareflow
 
 PASSWORD = "correct horse battery"
-
-
-def spareflow(
-    args: list[str], cwd: Path, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    database = {"SPAREFLOW_DATABASE_URL": f"sqlite:///{cwd / 'ops.db'}"}
-    if stdin is None:
-        return run_spareflow(args, cwd, database, timeout=600)
-    import os
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "spareflow.cli", *args], cwd=cwd, input=stdin, text=True,
-        capture_output=True, env={**os.environ, **database}, timeout=600,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

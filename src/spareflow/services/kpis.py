@@ -238,20 +238,26 @@ class KpiReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times ISO 8601, exact amounts as decimal strings, shares as floats."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                out[f.name] = value.isoformat()
-            elif isinstance(value, tuple):
-                out[f.name] = list(value)
-            elif isinstance(value, dict):
-                out[f.name] = {k: v.as_dict() for k, v in sorted(value.items())}
-            elif value is None:
-                out[f.name] = None
-            else:
-                out[f.name] = value.as_dict()
-        return out
+        return report_dict(self)
+
+
+def report_dict(report: Any) -> dict[str, Any]:
+    """A report dataclass as JSON-ready values: times ISO 8601, tuples as lists, dicts of
+    parts sorted by key, each part (and each dict value) by its own ``as_dict``."""
+    out: dict[str, Any] = {}
+    for f in fields(report):
+        value = getattr(report, f.name)
+        if isinstance(value, datetime):
+            out[f.name] = value.isoformat()
+        elif isinstance(value, tuple):
+            out[f.name] = list(value)
+        elif isinstance(value, dict):
+            out[f.name] = {k: v.as_dict() for k, v in sorted(value.items())}
+        elif value is None:
+            out[f.name] = None
+        else:
+            out[f.name] = value.as_dict()
+    return out
 
 
 # --- the computation -----------------------------------------------------------------------
@@ -359,4 +365,5 @@ __all__ = [
     "Repair",
     "Stockouts",
     "compute",
+    "report_dict",
 ]

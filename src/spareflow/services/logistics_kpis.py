@@ -14,7 +14,7 @@ before" compares UTC calendar days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -171,20 +171,7 @@ class LogisticsReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times ISO 8601, exact amounts as decimal strings, shares as floats."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                out[f.name] = value.isoformat()
-            elif isinstance(value, tuple):
-                out[f.name] = list(value)
-            elif isinstance(value, dict):
-                out[f.name] = {k: v.as_dict() for k, v in sorted(value.items())}
-            elif value is None:
-                out[f.name] = None
-            else:
-                out[f.name] = value.as_dict()
-        return out
+        return kpis.report_dict(self)
 
 
 # --- the computation -----------------------------------------------------------------------
