@@ -127,18 +127,16 @@ def build(
 
     order_rows = lines.unique("order_id", keep="first", maintain_order=True)
     by_order = {r["order_id"]: r for r in order_rows.iter_rows(named=True)}
-    shipment_lane = [by_order[int(built.order_id[built.order_shipment == s][0])] for s in
-                     range(built.shipment_price.size)]  # fmt: skip
+    # every shipment's lane is its first order's (one lane per shipment)
+    _, first_order = np.unique(built.order_shipment, return_index=True)
+    shipment_lane = [by_order[int(o)] for o in built.order_id[first_order]]
     ship_days = built.shipment_ship_day.tolist()
     ids = _shipment_ids(session, today, ship_days)
     unit_weight_kg = built.packing.weight_lb / KG_TO_LB
-    order_of_unit = built.order_id[np.searchsorted(built.order_id, built.packing.group)]
-    order_kg = np.bincount(
-        np.searchsorted(built.order_id, order_of_unit), unit_weight_kg, built.order_id.size
-    )
-    order_units = np.bincount(
-        np.searchsorted(built.order_id, order_of_unit), minlength=built.order_id.size
-    )
+    unit_order = np.searchsorted(built.order_id, built.packing.group)  # packing groups: orders
+    order_of_unit = built.order_id[unit_order]
+    order_kg = np.bincount(unit_order, unit_weight_kg, built.order_id.size)
+    order_units = np.bincount(unit_order, minlength=built.order_id.size)
     shipments = pl.DataFrame(
         {
             "shipment_id": ids,
