@@ -14,6 +14,7 @@ import typer
 
 from spareflow.cli_ops import fail
 from spareflow.errors import ParameterError, SpareflowError
+from spareflow.transport import FTL_MINIMUM, FTL_RATE_PER_MILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,11 +25,6 @@ if TYPE_CHECKING:
     from spareflow.transport.freight import Rounding
     from spareflow.transport.modes import FtlTariff
     from spareflow.transport.rating import ClassRateTariff
-
-#: Truckload defaults of ``spareflow rate``: a 53-ft dry van, all in (fuel included).
-#: Illustrative round figures, not a market quote: pass your carrier's rates.
-FTL_RATE_PER_MILE = 2.50
-FTL_MINIMUM = 900.0
 
 
 def freight_class(
@@ -208,9 +204,9 @@ def _rate_table(
 
     from spareflow.data.validate import FaultLog
     from spareflow.errors import Fault, InputError
-    from spareflow.transport.freight import CUBIC_INCHES_PER_FOOT, round_dimensions
-    from spareflow.transport.modes import cheapest_mode, ftl_price
-    from spareflow.transport.rating import CLASSES, rate_ltl
+    from spareflow.transport.modes import cheapest_mode
+    from spareflow.transport.quote import cubic_feet, lane_index, number_shipments, truckload
+    from spareflow.transport.rating import CLASSES, class_index, rate_ltl
 
     def floats(name: str) -> NDArray[np.float64]:
         if name not in frame.columns:
@@ -220,26 +216,14 @@ def _rate_table(
     weight = floats("weight_lb")
     sides = [floats(c) for c in ("length_in", "width_in", "height_in")]
     ids = frame["shipment_id"].to_numpy().astype(str)
-    _, first_seen, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    order = np.argsort(first_seen)  # shipments numbered by first appearance
-    number = np.empty_like(order)
-    number[order] = np.arange(order.size)
-    shipment = number[inverse].astype(np.intp)
-    first = first_seen[order]  # each shipment's first line
+    shipment, first = number_shipments(ids)  # each shipment's first line
     shipments = first.size
     classes, derived = _line_classes(frame, weight, sides, today, rounding)
 
     # lanes and classes as tariff indices (the rated class after FAK), all lines at once
     lane_names = frame["lane"].to_numpy().astype(str)
-    by_name = np.argsort(np.array(tariff.lanes))
-    sorted_lanes = np.array(tariff.lanes)[by_name]
-    at = np.clip(np.searchsorted(sorted_lanes, lane_names), 0, sorted_lanes.size - 1)
-    known_lane = sorted_lanes[at] == lane_names
-    lane = by_name[at].astype(np.intp)
-    by_class = np.argsort(np.array(CLASSES))
-    actual = by_class[np.searchsorted(np.array(CLASSES)[by_class], classes)]
-    rated_as = np.array([CLASSES.index(tariff.fak.get(c, c)) for c in CLASSES])  # 18 classes
-    freight_class = rated_as[actual].astype(np.intp)
+    lane, known_lane = lane_index(tariff, lane_names)
+    freight_class = class_index(classes, tariff.fak)
     no_rate = known_lane & np.isnan(tariff.rates[lane, freight_class, :]).any(axis=1)
 
     log = FaultLog()
@@ -250,7 +234,7 @@ def _rate_table(
     for k in np.flatnonzero(no_rate)[: log.cap]:
         how = " (class from density)" if derived[k] else ""
         mapped = CLASSES[freight_class[k]]
-        fak = f" (rated as {mapped}, FAK)" if actual[k] != freight_class[k] else ""
+        fak = f" (rated as {mapped}, FAK)" if mapped != classes[k] else ""
         message = f"no rate for class {classes[k]}{how}{fak} on lane {lane_names[k]}"
         log.add(Fault(file, message, int(k) + 2, "freight_class", str(classes[k])))
     charged = _accessorials(frame, shipment, shipments, tariff, file, log)
@@ -274,20 +258,15 @@ def _rate_table(
     }
     if "miles" in frame.columns:
         # a line is a handling unit on the floor; lines without dimensions add no cube
-        inches = [np.nan_to_num(round_dimensions(side, rounding)) for side in sides]
-        cube = inches[0] * inches[1] * inches[2] / CUBIC_INCHES_PER_FOOT
-        miles = floats("miles")[first]
-        priced = np.isfinite(miles)  # no miles: no truckload price
-        truckload = np.full(shipments, np.inf)
-        truckload[priced] = ftl_price(
-            miles[priced],
-            rated.weight_lb[priced],
-            lines[priced].astype(np.float64),
-            np.bincount(shipment, weights=cube, minlength=shipments)[priced].astype(np.float64),
+        ftl_total = truckload(
+            floats("miles")[first],
+            rated.weight_lb,
+            lines.astype(np.float64),
+            cubic_feet(shipment, sides, rounding, shipments),
             ftl,
-        )  # infinity where the load does not fit one trailer
-        prices["ftl"] = truckload
-        shown_ftl = np.where(np.isfinite(truckload), np.round(truckload, 2), np.nan)
+        )  # infinity without miles, or where the load does not fit one trailer
+        prices["ftl"] = ftl_total
+        shown_ftl = np.where(np.isfinite(ftl_total), np.round(ftl_total, 2), np.nan)
         table["ftl_total"] = pl.Series(shown_ftl).fill_nan(None)
     mode, price = cheapest_mode(prices)
     table["cheapest_mode"] = mode
@@ -420,9 +399,8 @@ def route(
     load on board. Refuses to write a plan that breaks a window or a capacity."""
     try:
         import numpy as np
-        import polars as pl
 
-        from spareflow.data.clock import clock_minutes, clock_text
+        from spareflow.data.clock import clock_minutes, route_table
         from spareflow.data.load import load_stops
         from spareflow.data.write import check_table_path, write_table
         from spareflow.transport.routing import RoutingProblem, solve
@@ -469,20 +447,7 @@ def route(
                 f"no plan found in {seconds:g} s keeps every window and capacity with "
                 f"{vehicles} vehicles of {capacity:g}; add vehicles, capacity or time",
             )
-        rows = [
-            {
-                "vehicle": r.vehicle + 1,
-                "sequence": k + 1,
-                "stop_id": stop.stop_id,
-                "arrival": clock_text(stop.arrival),
-                "service_start": clock_text(stop.service_start),
-                "departure": clock_text(stop.departure),
-                "load_after": stop.load_after,
-            }
-            for r in plan.routes
-            for k, stop in enumerate(r.stops)
-        ]
-        write_table(pl.DataFrame(rows), out)
+        write_table(route_table(plan), out)
     except SpareflowError as exc:
         raise fail(exc) from None
     used = sum(1 for r in plan.routes if r.stops)

@@ -164,7 +164,7 @@ def _shipments(session: Session, today: date, out: Path) -> dict[str, Any]:
 def _route(session: Session, out: Path) -> dict[str, Any]:
     """A van day around the first service site: the generated routing day (30 stops,
     two-hour windows) moved onto the site's coordinates and solved with PyVRP."""
-    from spareflow.data.clock import clock_text
+    from spareflow.data.clock import route_table
     from spareflow.data.demo_routes import routing_day
     from spareflow.transport.routing import solve
 
@@ -179,14 +179,7 @@ def _route(session: Session, out: Path) -> dict[str, Any]:
             lat=problem.lat + dlat, lon=problem.lon + dlon,
         )  # fmt: skip
     plan = solve(problem, seconds=2.0, seed=0)
-    rows = [
-        {"vehicle": r.vehicle + 1, "sequence": k + 1, "stop_id": s.stop_id,
-         "arrival": clock_text(s.arrival), "service_start": clock_text(s.service_start),
-         "departure": clock_text(s.departure), "load_after": s.load_after}
-        for r in plan.routes
-        for k, s in enumerate(r.stops)
-    ]  # fmt: skip
-    write_table(pl.DataFrame(rows), out / "route.csv")
+    write_table(route_table(plan), out / "route.csv")
     return {
         "depot": site.site_id if site is not None else None,
         "stops": len(problem.stop_ids),

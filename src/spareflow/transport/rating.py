@@ -84,14 +84,17 @@ class Rated:
 
 
 def class_index(classes: list[str] | NDArray[np.str_], fak: dict[str, str]) -> NDArray[np.intp]:
-    """Positions in ``CLASSES`` of the classes rated (after the FAK mapping)."""
+    """Positions in ``CLASSES`` of the classes rated (after the FAK mapping); each
+    distinct class is looked up once, whatever the number of lines."""
+    names = np.asarray(classes).astype(str)
+    distinct, inverse = np.unique(names, return_inverse=True)
     position = {c: i for i, c in enumerate(CLASSES)}
-    out = np.empty(len(classes), dtype=np.intp)
-    for k, c in enumerate(classes):
-        rated = fak.get(str(c), str(c))
-        if rated not in position:
-            raise ParameterError("freight_class", f"line {k + 1}: {c!r} is not an NMFC class")
-        out[k] = position[rated]
+    rated = np.array([position.get(fak.get(c, c), -1) for c in distinct.tolist()], np.intp)
+    out: NDArray[np.intp] = rated[inverse.reshape(-1)]
+    if np.any(out < 0):
+        k = int(np.argmax(out < 0))
+        bad = str(names[k])
+        raise ParameterError("freight_class", f"line {k + 1}: {bad!r} is not an NMFC class")
     return out
 
 

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from spareflow.api.deps import Ctx, User
 from spareflow.api.schemas import Dec, Id, In, Out
 from spareflow.errors import ParameterError
+from spareflow.transport import FTL_MINIMUM, FTL_RATE_PER_MILE
 
 router = APIRouter(tags=["freight"])
 Inches = Annotated[float, Field(gt=0, le=10_000)]
@@ -23,9 +24,6 @@ NmfcClass = Literal[
     "50", "55", "60", "65", "70", "77.5", "85", "92.5", "100", "110", "125", "150", "175",
     "200", "250", "300", "400", "500",
 ]  # fmt: skip
-#: truckload defaults, as ``spareflow rate``: illustrative, all in (fuel included)
-FTL_RATE_PER_MILE = 2.50
-FTL_MINIMUM = 900.0
 
 
 class HandlingUnitIn(In):
@@ -147,13 +145,12 @@ def rate(body: RateIn, ctx: Ctx, who: User) -> list[RateOut]:
     once per shipment; with ``miles``, the truckload price too and the cheaper mode."""
     from spareflow.data.tariff import SAMPLE_TARIFF, load_tariff
     from spareflow.transport.freight import (
-        CUBIC_INCHES_PER_FOOT,
         SCALES,
         classify,
-        round_dimensions,
     )
-    from spareflow.transport.modes import FtlTariff, cheapest_mode, ftl_price
-    from spareflow.transport.rating import CLASSES, rate_ltl
+    from spareflow.transport.modes import FtlTariff, cheapest_mode
+    from spareflow.transport.quote import cubic_feet, lane_index, number_shipments, truckload
+    from spareflow.transport.rating import class_index, rate_ltl
 
     tariff = load_tariff(ctx.settings.tariff_path or SAMPLE_TARIFF)
     lines = body.lines
@@ -171,12 +168,7 @@ def rate(body: RateIn, ctx: Ctx, who: User) -> list[RateOut]:
     weight, miles = column("weight_lb"), column("miles")
     sides = [column(c) for c in ("length_in", "width_in", "height_in")]
     ids = np.array([u.shipment_id for u in lines])
-    _, first_seen, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    order = np.argsort(first_seen)  # shipments numbered by first appearance
-    number = np.empty_like(order)
-    number[order] = np.arange(order.size)
-    shipment = number[inverse].astype(np.intp)
-    first = first_seen[order]
+    shipment, first = number_shipments(ids)
     lead = first[shipment]  # each line's shipment's first line
     names = np.array([u.lane for u in lines])
     refuse(
@@ -192,18 +184,15 @@ def rate(body: RateIn, ctx: Ctx, who: User) -> list[RateOut]:
             f"one distance per shipment: {miles[k]:g}, but lines[{lead[k]}] has {miles[lead[k]]:g}"
         ),
     )
-    by_name = np.argsort(np.array(tariff.lanes))
-    sorted_lanes = np.array(tariff.lanes)[by_name]
-    at = np.clip(np.searchsorted(sorted_lanes, names), 0, sorted_lanes.size - 1)
+    lane, known_lane = lane_index(tariff, names)
     shown = ", ".join(tariff.lanes[:5]) + (", ..." if len(tariff.lanes) > 5 else "")
     refuse(
-        sorted_lanes[at] != names,
+        ~known_lane,
         "lane",
         lambda k: (
             f"{str(names[k])!r} is not a lane of the tariff ({len(tariff.lanes)} lanes: {shown})"
         ),
     )
-    lane = by_name[at].astype(np.intp)
 
     classes = np.array([u.freight_class or "" for u in lines], dtype=object)
     derived = classes == ""
@@ -221,10 +210,7 @@ def rate(body: RateIn, ctx: Ctx, who: User) -> list[RateOut]:
             length, width, height, weight[derived], ship[derived], rounding=body.rounding
         )
         classes[derived] = found.freight_class
-    by_class = np.argsort(np.array(CLASSES))
-    actual = by_class[np.searchsorted(np.array(CLASSES)[by_class], classes.astype(str))]
-    rated_as = np.array([CLASSES.index(tariff.fak.get(c, c)) for c in CLASSES])  # 18 classes
-    freight_class = rated_as[actual].astype(np.intp)
+    freight_class = class_index(classes.astype(str), tariff.fak)
     no_rate = np.isnan(tariff.rates[lane, freight_class, :]).any(axis=1)
 
     def no_rate_for(k: int) -> str:
@@ -246,19 +232,10 @@ def rate(body: RateIn, ctx: Ctx, who: User) -> list[RateOut]:
 
     rated = rate_ltl(tariff, shipment, lane, freight_class, weight, [sorted(c) for c in charged])
     count = np.bincount(shipment, minlength=first.size)
-    inches = [np.nan_to_num(round_dimensions(side, body.rounding)) for side in sides]
-    cube = np.bincount(
-        shipment, weights=inches[0] * inches[1] * inches[2] / CUBIC_INCHES_PER_FOOT,
-        minlength=first.size,
-    )  # fmt: skip
+    cube = cubic_feet(shipment, sides, body.rounding, first.size)
     ftl = FtlTariff(rate_per_mile=body.ftl_rate_per_mile, minimum_charge=body.ftl_minimum)
-    priced = np.isfinite(miles[first])
-    truckload = np.full(first.size, np.inf)
-    truckload[priced] = ftl_price(
-        miles[first][priced], rated.weight_lb[priced], count[priced].astype(np.float64),
-        cube[priced], ftl,
-    )  # fmt: skip
-    mode, price = cheapest_mode({"ltl": rated.total, "ftl": truckload})
+    ftl_total = truckload(miles[first], rated.weight_lb, count.astype(np.float64), cube, ftl)
+    mode, price = cheapest_mode({"ltl": rated.total, "ftl": ftl_total})
     return [
         RateOut(
             shipment_id=str(ids[k]),
@@ -272,7 +249,7 @@ def rate(body: RateIn, ctx: Ctx, who: User) -> list[RateOut]:
             accessorials=_cents(rated.accessorials[s]),
             total=_cents(rated.total[s]),
             minimum_applied=bool(rated.floor_applied[s]),
-            ftl_total=_cents(truckload[s]) if np.isfinite(truckload[s]) else None,
+            ftl_total=_cents(ftl_total[s]) if np.isfinite(ftl_total[s]) else None,
             cheapest_mode=mode[s],
             cheapest_total=_cents(price[s]),
             sample_rates=tariff.sample,
